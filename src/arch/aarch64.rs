@@ -1,0 +1,14 @@
+//! aarch64: NEON is always on, and `wide` compiles to `fadd/fmul v.2d` there.
+
+use crate::expr::Expr;
+use crate::kernel::run_block;
+use crate::plan::Block;
+use crate::simd::Element;
+
+/// # Safety
+/// Block invariants.
+#[inline(never)]
+pub(super) unsafe fn neon<T: Element, E: Expr<T, N>, const N: usize>(e: &E, b: &Block<T, N>) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { run_block::<T, T::Wide, E, N>(e, b) }
+}

@@ -1,0 +1,44 @@
+//! Per-instruction-set entry points. Each is one line: it picks the lane type
+//! and the target features, and inlines the generic [`crate::kernel`] into them.
+//! The ISA is resolved once per call, before any splitting, and every block
+//! (tile) calls [`run`] once.
+
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+
+use crate::expr::Expr;
+use crate::isa::Isa;
+use crate::kernel::run_block;
+use crate::plan::Block;
+use crate::simd::Element;
+
+/// Runs `e` over `b` with the kernel compiled for `isa`.
+///
+/// # Safety
+/// `b` upholds the [`Block`] invariants and `isa` is in [`Isa::supported`]
+/// (which [`Isa::resolve`] guarantees).
+pub(crate) unsafe fn run<T: Element, E: Expr<T, N>, const N: usize>(
+    isa: Isa,
+    e: &E,
+    b: &Block<T, N>,
+) {
+    debug_assert!(isa.is_supported());
+    // SAFETY (every arm): the caller upholds the block invariants, and `isa`
+    // is supported by this CPU, so the arm's target features are present.
+    unsafe {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => x86_64::avx512(e, b),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => x86_64::avx2(e, b),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Sse2 => x86_64::sse2(e, b),
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => aarch64::neon(e, b),
+            // `Scalar`, and ISAs of other architectures (never supported here).
+            _ => run_block::<T, T, E, N>(e, b),
+        }
+    }
+}
