@@ -1,17 +1,61 @@
 //! The configuration value every computing call goes through.
 
-use crate::arch;
+use std::sync::{Arc, Mutex};
+
+use rayon::ThreadPool;
+
+use crate::cache::CacheInfo;
 use crate::error::Error;
 use crate::expr::{Expr, Flagship};
 use crate::isa::Isa;
 use crate::matrix::Matrix;
+use crate::par::{Grid, Schedule, Shape as TileShape, default_tile_elems, execute};
 use crate::plan::{check_shapes, plan};
 use crate::simd::Element;
 use crate::view::{MatMut, MatRef};
 
-/// How to run a computation: which instruction set (and, as the crate grows,
-/// threads, tiling and store mode). A small builder; `Config::new()` is the
-/// default: the best ISA this process may use.
+/// How stores reach memory.
+///
+/// ```
+/// use fuse2d::{Config, StoreMode};
+///
+/// let cfg = Config::new().store(StoreMode::Streaming);
+/// # let _ = cfg;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum StoreMode {
+    /// Streaming when the output is larger than [`Config::stream_threshold`]
+    /// (by default half the last-level cache) and every operand is walked
+    /// with unit stride; normal stores otherwise.
+    #[default]
+    Auto,
+    /// Ordinary stores: the written lines stay in cache.
+    Normal,
+    /// Non-temporal stores for the row bodies (AVX-512, AVX2, SSE2), which
+    /// skip the read-for-ownership of each output line; an `sfence` ends each
+    /// tile. ISAs without them (scalar, NEON) use normal stores.
+    Streaming,
+}
+
+/// Which threads run the tiles.
+#[derive(Clone, Debug, Default)]
+enum Threads {
+    /// rayon's current pool (the global one unless inside `install`), which
+    /// honours `RAYON_NUM_THREADS`.
+    #[default]
+    Current,
+    /// Exactly this many threads (the talk's `num_threads`), from a pool
+    /// built once per count and then reused.
+    Count(usize),
+    /// A pool the caller owns.
+    Pool(Arc<ThreadPool>),
+}
+
+/// How to run a computation: instruction set, threads, schedule, tiling and
+/// store mode. A small builder; `Config::new()` is the default: the best ISA
+/// this process may use, rayon's current pool, work stealing, tiles sized
+/// from the caches, [`StoreMode::Auto`], and inputs below
+/// [`DEFAULT_SERIAL_THRESHOLD`] elements on the calling thread.
 ///
 /// ```
 /// use fuse2d::{Config, Isa, Matrix};
@@ -24,10 +68,20 @@ use crate::view::{MatMut, MatRef};
 /// assert_eq!(out, fuse2d::reference::fused(a.as_ref(), b.as_ref())?);
 /// # Ok::<(), fuse2d::Error>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Config {
     isa: Option<Isa>,
+    threads: Threads,
+    schedule: Schedule,
+    store: StoreMode,
+    tile_elems: Option<usize>,
+    serial_threshold: Option<usize>,
+    stream_threshold: Option<usize>,
 }
+
+/// Inputs with fewer elements than this run on the calling thread by
+/// default: below it, waking threads costs more than it saves.
+pub const DEFAULT_SERIAL_THRESHOLD: usize = 1 << 16;
 
 /// What a computation did, for callers and tests that want to know.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,8 +89,12 @@ pub struct Config {
 pub struct Report {
     /// The instruction set the kernels ran with.
     pub isa: Isa,
-    /// How many blocks (tiles) the kernel was called on.
+    /// How many tiles the kernel ran on (each one dispatch).
     pub tiles: usize,
+    /// How many threads could take tiles (1: the calling thread only).
+    pub threads: usize,
+    /// Whether the row bodies used streaming stores.
+    pub streaming: bool,
 }
 
 impl Config {
@@ -52,9 +110,78 @@ impl Config {
         self
     }
 
+    /// Runs on exactly `n` threads (`1`: the calling thread only). The pool
+    /// for each `n` is built on first use and reused. `0` is an
+    /// [`Error::InvalidConfig`] when the configuration is used.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = Threads::Count(n);
+        self
+    }
+
+    /// Runs in the caller's rayon pool.
+    pub fn pool(mut self, pool: Arc<ThreadPool>) -> Self {
+        self.threads = Threads::Pool(pool);
+        self
+    }
+
+    /// Runs in rayon's current pool (the default).
+    pub fn current_pool(mut self) -> Self {
+        self.threads = Threads::Current;
+        self
+    }
+
+    /// How tiles are shared among threads.
+    pub fn schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// How stores reach memory.
+    pub fn store(mut self, store: StoreMode) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// Tile size in elements, instead of the cache-derived default (mixed
+    /// layouts use square tiles of about this many elements). `0` is an
+    /// [`Error::InvalidConfig`] when used.
+    pub fn tile_elems(mut self, elems: usize) -> Self {
+        self.tile_elems = Some(elems);
+        self
+    }
+
+    /// Inputs with fewer elements than this run on the calling thread
+    /// (default [`DEFAULT_SERIAL_THRESHOLD`]; `0` always uses the pool).
+    pub fn serial_threshold(mut self, elems: usize) -> Self {
+        self.serial_threshold = Some(elems);
+        self
+    }
+
+    /// With [`StoreMode::Auto`], outputs of at least this many bytes use
+    /// streaming stores (default: half the last-level cache).
+    pub fn stream_threshold(mut self, bytes: usize) -> Self {
+        self.stream_threshold = Some(bytes);
+        self
+    }
+
     /// The instruction set a call with this configuration would use.
     pub fn resolve_isa(&self) -> Result<Isa, Error> {
         Isa::resolve(self.isa)
+    }
+
+    /// Checks everything that does not depend on the operands.
+    fn validate(&self) -> Result<Isa, Error> {
+        if matches!(self.threads, Threads::Count(0)) {
+            return Err(Error::InvalidConfig {
+                reason: "the thread count must be at least 1",
+            });
+        }
+        if self.tile_elems == Some(0) {
+            return Err(Error::InvalidConfig {
+                reason: "the tile size must be at least 1 element",
+            });
+        }
+        self.resolve_isa()
     }
 
     /// Runs any expression of `N` inputs into `out`.
@@ -67,16 +194,54 @@ impl Config {
         ins: [MatRef<'_, T>; N],
         mut out: MatMut<'_, T>,
     ) -> Result<Report, Error> {
-        let isa = self.resolve_isa()?;
+        let isa = self.validate()?;
         let block = plan(&ins, &mut out)?;
         if block.len() == 0 {
-            return Ok(Report { isa, tiles: 0 });
+            return Ok(Report {
+                isa,
+                tiles: 0,
+                threads: 1,
+                streaming: false,
+            });
         }
-        // SAFETY: `plan` built the block from validated views borrowed for
-        // this call (block invariants); `isa` comes from `resolve_isa`, so
-        // the CPU supports it.
-        unsafe { arch::run(isa, expr, &block) };
-        Ok(Report { isa, tiles: 1 })
+        let shape = if block.unit_inner() || block.rows == 1 {
+            TileShape::Streaming
+        } else {
+            TileShape::Mixed
+        };
+        let out_bytes = block.len().saturating_mul(core::mem::size_of::<T>());
+        let stream_threshold = self.stream_threshold.unwrap_or(CacheInfo::get().l3 / 2);
+        let streaming = match self.store {
+            StoreMode::Normal => false,
+            StoreMode::Streaming => true,
+            StoreMode::Auto => shape == TileShape::Streaming && out_bytes >= stream_threshold,
+        };
+        let tile = self
+            .tile_elems
+            .unwrap_or_else(|| default_tile_elems::<T, N>(shape));
+        let grid = Grid::new(&block, shape, tile);
+        let big = block.len() >= self.serial_threshold.unwrap_or(DEFAULT_SERIAL_THRESHOLD)
+            && grid.count() > 1;
+        let schedule = self.schedule;
+        // SAFETY (each call): `plan` built the block from validated views
+        // borrowed for this call (block invariants); `isa` comes from
+        // `resolve_isa`, so the CPU supports it.
+        let run = |parallel: bool| unsafe {
+            execute(isa, expr, &block, grid, streaming, parallel, schedule)
+        };
+        let done = match &self.threads {
+            _ if !big => run(false),
+            Threads::Current => run(true),
+            Threads::Count(1) => run(false),
+            Threads::Count(n) => pool_with(*n)?.install(|| run(true)),
+            Threads::Pool(pool) => pool.install(|| run(true)),
+        };
+        Ok(Report {
+            isa,
+            tiles: done.tiles,
+            threads: done.threads,
+            streaming,
+        })
     }
 
     /// `out = (a + b) * 2 + a * b`, written into the caller's output.
@@ -110,9 +275,30 @@ impl Config {
             });
         };
         let (rows, cols) = check_shapes(ins.map(|v| v.shape()), first.shape())?;
-        self.resolve_isa()?;
+        self.validate()?;
         let mut out = Matrix::try_zeros(rows, cols)?;
         self.run(expr, ins, out.as_mut())?;
         Ok(out)
     }
+}
+
+/// The pool of exactly `n` threads, built on first use and kept.
+fn pool_with(n: usize) -> Result<Arc<ThreadPool>, Error> {
+    static POOLS: Mutex<Vec<(usize, Arc<ThreadPool>)>> = Mutex::new(Vec::new());
+    let mut pools = POOLS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, p)) = pools.iter().find(|(k, _)| *k == n) {
+        return Ok(Arc::clone(p));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(move |i| format!("fuse2d-{n}-{i}"))
+        .build()
+        .map_err(|_| Error::InvalidConfig {
+            reason: "the thread pool could not be started",
+        })?;
+    let pool = Arc::new(pool);
+    pools.push((n, Arc::clone(&pool)));
+    Ok(pool)
 }

@@ -1,41 +1,193 @@
 //! The algorithm, written once: a block is rows; a row is contiguous (vector
-//! body + padded tail) or strided (element by element). Generic over the lane
+//! body + padded tail), and operands with a non-unit inner stride are first
+//! packed into contiguous tiles. Generic over the lane
 //! type `V`, so each instruction set only chooses `V` and its target features
-//! (see `arch/`).
+//! (see `arch/`), and, for streaming stores, its non-temporal copy.
 
 use core::array;
+use core::mem::MaybeUninit;
 
 use crate::expr::Expr;
 use crate::plan::Block;
 use crate::simd::{Element, MAX_LANES, Vector};
 
-/// Runs `e` over every element of `b`.
+/// Non-temporal (streaming) stores of one instruction set.
+pub(crate) trait Stream {
+    /// Whether this instruction set has streaming stores at all.
+    const AVAILABLE: bool;
+    /// Copies `LINES` 64-byte lines from `src` to `dst` with non-temporal stores.
+    ///
+    /// # Safety
+    /// `src` and `dst` are 64-byte aligned, `src` readable and `dst` writable
+    /// for `LINES * 64` bytes, and the CPU has the instruction set.
+    unsafe fn copy_lines(dst: *mut u8, src: *const u8);
+    /// Orders the streaming stores before any later store (`sfence`).
+    fn fence();
+}
+
+/// Bytes computed into an L1 buffer, then streamed out, per step.
+pub(crate) const STREAM_BYTES: usize = 1024;
+/// `STREAM_BYTES` in 64-byte lines.
+pub(crate) const LINES: usize = STREAM_BYTES / 64;
+
+/// The stand-in for instruction sets without streaming stores.
+pub(crate) struct NoStream;
+
+impl Stream for NoStream {
+    const AVAILABLE: bool = false;
+    #[inline(always)]
+    unsafe fn copy_lines(_: *mut u8, _: *const u8) {
+        unreachable!("streaming is only used where Stream::AVAILABLE")
+    }
+    #[inline(always)]
+    fn fence() {}
+}
+
+#[repr(C, align(64))]
+struct LineBuf([u8; STREAM_BYTES]);
+
+/// Runs `e` over every element of `b`, with streaming stores for the row
+/// bodies when `streaming` is set and the instruction set has them.
 ///
 /// # Safety
 /// `b` upholds the [`Block`] invariants, and the CPU supports whatever target
 /// features the caller was compiled with.
 #[inline(always)]
-pub(crate) unsafe fn run_block<T, V, E, const N: usize>(e: &E, b: &Block<T, N>)
+pub(crate) unsafe fn run_block<T, V, S, E, const N: usize>(e: &E, b: &Block<T, N>, streaming: bool)
 where
     T: Element,
     V: Vector<T>,
+    S: Stream,
     E: Expr<T, N>,
 {
     // The layout test is made once per block, not per row.
     if b.unit_inner() {
+        let streaming = streaming && S::AVAILABLE;
         for i in 0..b.rows as isize {
             let ins = array::from_fn(|k| b.ins[k].wrapping_offset(i * b.in_rs[k]));
             let out = b.out.wrapping_offset(i * b.out_rs);
             // SAFETY: row `i < rows` of every operand is `cols` contiguous
             // elements inside its borrow (block invariants, unit inner stride).
-            unsafe { row_contiguous::<T, V, E, N>(e, ins, out, b.cols) };
+            unsafe {
+                if streaming {
+                    row_streaming::<T, V, S, E, N>(e, ins, out, b.cols);
+                } else {
+                    row_contiguous::<T, V, E, N>(e, ins, out, b.cols);
+                }
+            }
+        }
+        if streaming {
+            S::fence();
         }
     } else {
-        for i in 0..b.rows as isize {
-            let ins = array::from_fn(|k| b.ins[k].wrapping_offset(i * b.in_rs[k]));
-            let out = b.out.wrapping_offset(i * b.out_rs);
-            // SAFETY: row `i < rows`, `cols` elements at the block's inner strides.
-            unsafe { row_strided::<T, E, N>(e, ins, b.in_cs, out, b.out_cs, b.cols) };
+        let pack = PACK;
+        let mut bufs: [Vec<MaybeUninit<T>>; N] = array::from_fn(|k| {
+            if b.in_cs[k] == 1 {
+                Vec::new()
+            } else {
+                Vec::with_capacity(pack * pack)
+            }
+        });
+        let mut row_buf: Vec<MaybeUninit<T>> =
+            Vec::with_capacity(if b.out_cs == 1 { 0 } else { pack });
+        for r0 in (0..b.rows).step_by(pack) {
+            for c0 in (0..b.cols).step_by(pack) {
+                let t = b.tile(r0, pack.min(b.rows - r0), c0, pack.min(b.cols - c0));
+                // SAFETY: a sub-tile of a valid block is a valid block.
+                unsafe { packed_tile::<T, V, E, N>(e, &t, pack, &mut bufs, &mut row_buf) };
+            }
+        }
+    }
+}
+
+/// Side of the sub-tiles that non-unit-stride operands are packed in.
+/// `PACK * PACK` elements per operand stay within L1/L2.
+pub(crate) const PACK: usize = 64;
+
+/// A block of at most `PACK x PACK` elements where some operand has a
+/// non-unit inner stride: each such input is first copied, in its own memory
+/// order, into a contiguous row-major buffer (a transpose, for a
+/// column-major input), then every row runs the same vector code as the
+/// contiguous case; a strided output is computed into a row buffer and
+/// scattered.
+///
+/// # Safety
+/// `t` upholds the block invariants and has at most `PACK` rows and columns.
+#[inline(always)]
+unsafe fn packed_tile<T, V, E, const N: usize>(
+    e: &E,
+    t: &Block<T, N>,
+    pack: usize,
+    bufs: &mut [Vec<MaybeUninit<T>>; N],
+    row_buf: &mut Vec<MaybeUninit<T>>,
+) where
+    T: Element,
+    V: Vector<T>,
+    E: Expr<T, N>,
+{
+    let mut ins = t.ins;
+    let mut in_rs = t.in_rs;
+    for k in 0..N {
+        if t.in_cs[k] == 1 {
+            continue;
+        }
+        let buf = bufs[k].as_mut_ptr().cast::<T>();
+        let (src, rs, cs) = (t.ins[k], t.in_rs[k], t.in_cs[k]);
+        // SAFETY: every `(r, c)` is inside the tile (block invariants), and
+        // `r * pack + c < pack * pack` inside the buffer.
+        unsafe {
+            // Copy in 8 x 8 blocks, each read along the operand's own
+            // unit-ish axis and written as 8 contiguous runs.
+            let col_major = rs.unsigned_abs() < cs.unsigned_abs();
+            for r0 in (0..t.rows).step_by(8) {
+                for c0 in (0..t.cols).step_by(8) {
+                    let (nr, nc) = (8.min(t.rows - r0), 8.min(t.cols - c0));
+                    let mut blk = [[T::ZERO; 8]; 8];
+                    if col_major {
+                        for c in 0..nc {
+                            for r in 0..nr {
+                                blk[r][c] =
+                                    *src.offset((r0 + r) as isize * rs + (c0 + c) as isize * cs);
+                            }
+                        }
+                    } else {
+                        for r in 0..nr {
+                            for c in 0..nc {
+                                blk[r][c] =
+                                    *src.offset((r0 + r) as isize * rs + (c0 + c) as isize * cs);
+                            }
+                        }
+                    }
+                    for r in 0..nr {
+                        core::ptr::copy_nonoverlapping(
+                            blk[r].as_ptr(),
+                            buf.add((r0 + r) * pack + c0),
+                            nc,
+                        );
+                    }
+                }
+            }
+        }
+        ins[k] = buf.cast_const();
+        in_rs[k] = pack as isize;
+    }
+    for i in 0..t.rows as isize {
+        let row: [*const T; N] = array::from_fn(|k| ins[k].wrapping_offset(i * in_rs[k]));
+        let out = t.out.wrapping_offset(i * t.out_rs);
+        // SAFETY: each input row now has `cols` contiguous readable elements
+        // (packed, or unit stride already); the output row is written either
+        // directly (unit stride) or through `row_buf` element by element at
+        // its stride, inside the tile.
+        unsafe {
+            if t.out_cs == 1 {
+                row_contiguous::<T, V, E, N>(e, row, out, t.cols);
+            } else {
+                let tmp = row_buf.as_mut_ptr().cast::<T>();
+                row_contiguous::<T, V, E, N>(e, row, tmp, t.cols);
+                for j in 0..t.cols {
+                    *out.offset(j as isize * t.out_cs) = *tmp.add(j);
+                }
+            }
         }
     }
 }
@@ -84,28 +236,55 @@ unsafe fn row_contiguous<T, V, E, const N: usize>(
     }
 }
 
-/// One strided row, element by element.
+/// One contiguous row with streaming stores: a head with normal stores up
+/// to the first 64-byte boundary of `out`, then steps of `STREAM_BYTES`
+/// computed into an aligned L1 buffer (same vector code as
+/// [`row_contiguous`]) and copied out with non-temporal stores, then a tail
+/// with normal stores. Every element is computed by the same arithmetic.
 ///
 /// # Safety
-/// For `j < len`, `ins[k] + j * in_cs[k]` readable and `out + j * out_cs`
-/// writable, the latter pairwise distinct and disjoint from the former.
+/// As [`row_contiguous`], and the CPU has `S`'s instruction set.
 #[inline(always)]
-unsafe fn row_strided<T, E, const N: usize>(
+unsafe fn row_streaming<T, V, S, E, const N: usize>(
     e: &E,
     ins: [*const T; N],
-    in_cs: [isize; N],
     out: *mut T,
-    out_cs: isize,
     len: usize,
 ) where
     T: Element,
+    V: Vector<T>,
+    S: Stream,
     E: Expr<T, N>,
 {
-    for j in 0..len as isize {
-        // SAFETY: `j < len`: in range by the contract above.
+    let size = core::mem::size_of::<T>();
+    let step = STREAM_BYTES / size;
+    // `out` is aligned to `size`, so the distance to the next line is a
+    // whole number of elements.
+    let head = ((64 - out as usize % 64) % 64) / size;
+    if len < head + step {
+        // SAFETY: forwarded.
+        unsafe { row_contiguous::<T, V, E, N>(e, ins, out, len) };
+        return;
+    }
+    let mut buf = LineBuf([0; STREAM_BYTES]);
+    let tmp = buf.0.as_mut_ptr().cast::<T>();
+    // SAFETY: `head <= len`; the pointers stay inside each row.
+    unsafe { row_contiguous::<T, V, E, N>(e, ins, out, head) };
+    let mut i = head;
+    while i + step <= len {
+        // SAFETY: `i + step <= len`: inside every row. `tmp` holds `step`
+        // elements and is 64-byte aligned, as is `out + i` (from `head` on,
+        // in whole lines); the copy writes `out[i..i + step]` only.
         unsafe {
-            let x: [T; N] = array::from_fn(|k| *ins[k].offset(j * in_cs[k]));
-            *out.offset(j * out_cs) = e.eval(x);
+            let at: [*const T; N] = array::from_fn(|k| ins[k].add(i));
+            row_contiguous::<T, V, E, N>(e, at, tmp, step);
+            S::copy_lines(out.add(i).cast::<u8>(), tmp.cast_const().cast::<u8>());
         }
+        i += step;
+    }
+    // SAFETY: the rest of the row, `i..len`.
+    unsafe {
+        let at: [*const T; N] = array::from_fn(|k| ins[k].add(i));
+        row_contiguous::<T, V, E, N>(e, at, out.add(i), len - i);
     }
 }

@@ -41,22 +41,26 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod arch;
+mod cache;
 mod config;
 mod error;
 mod expr;
 mod isa;
 mod kernel;
 mod matrix;
+mod par;
 mod plan;
 pub mod reference;
 mod simd;
 mod view;
 
-pub use config::{Config, Report};
+pub use cache::CacheInfo;
+pub use config::{Config, DEFAULT_SERIAL_THRESHOLD, Report, StoreMode};
 pub use error::{Error, Shape};
 pub use expr::{Expr, Flagship};
 pub use isa::{Isa, MAX_ISA_ENV};
 pub use matrix::Matrix;
+pub use par::Schedule;
 #[doc(hidden)]
 pub use simd::Vector;
 pub use simd::{Element, Lanes};
@@ -68,7 +72,7 @@ pub use view::{MatMut, MatRef};
 /// ```
 /// let a = fuse2d::Matrix::from_fn(2, 2, |i, j| (i + j) as f64);
 /// let out = fuse2d::fused(a.as_ref(), a.as_ref())?;
-/// assert_eq!(out.as_slice(), &[0.0, 5.0, 5.0, 16.0]);
+/// assert_eq!(out.as_slice(), &[0.0, 5.0, 5.0, 12.0]);
 /// # Ok::<(), fuse2d::Error>(())
 /// ```
 pub fn fused<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> Result<Matrix<T>, Error> {

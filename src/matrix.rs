@@ -37,9 +37,12 @@ impl<T: Element> Matrix<T> {
     /// [`Error::Alloc`] if it cannot be made.
     pub fn try_zeros(rows: usize, cols: usize) -> Result<Self, Error> {
         let shape = (rows, cols);
+        // The same bounds as every view (view invariant 1), and a size in
+        // bytes that fits an allocation.
+        let max = isize::MAX as usize;
         let n = rows
             .checked_mul(cols)
-            .filter(|&n| n <= isize::MAX as usize / core::mem::size_of::<T>().max(1))
+            .filter(|&n| rows <= max && cols <= max && n <= max / core::mem::size_of::<T>().max(1))
             .ok_or(Error::Overflow { shape })?;
         let mut data = Vec::new();
         data.try_reserve_exact(n)

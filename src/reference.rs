@@ -41,7 +41,7 @@ pub fn fused_into<T: Element>(
 
 /// The reference result of the flagship expression, in a new matrix.
 pub fn fused<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> Result<Matrix<T>, Error> {
-    check_shapes([a.shape()], b.shape())?;
+    check_shapes([a.shape(), b.shape()], a.shape())?;
     let mut out = Matrix::try_zeros(a.rows(), a.cols())?;
     fused_into(a, b, out.as_mut())?;
     Ok(out)

@@ -10,11 +10,12 @@ mod x86_64;
 
 use crate::expr::Expr;
 use crate::isa::Isa;
-use crate::kernel::run_block;
+use crate::kernel::{NoStream, run_block};
 use crate::plan::Block;
 use crate::simd::Element;
 
-/// Runs `e` over `b` with the kernel compiled for `isa`.
+/// Runs `e` over `b` with the kernel compiled for `isa`; `streaming` asks
+/// for non-temporal stores (ignored where the ISA has none).
 ///
 /// # Safety
 /// `b` upholds the [`Block`] invariants and `isa` is in [`Isa::supported`]
@@ -23,6 +24,7 @@ pub(crate) unsafe fn run<T: Element, E: Expr<T, N>, const N: usize>(
     isa: Isa,
     e: &E,
     b: &Block<T, N>,
+    streaming: bool,
 ) {
     debug_assert!(isa.is_supported());
     // SAFETY (every arm): the caller upholds the block invariants, and `isa`
@@ -30,15 +32,15 @@ pub(crate) unsafe fn run<T: Element, E: Expr<T, N>, const N: usize>(
     unsafe {
         match isa {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => x86_64::avx512(e, b),
+            Isa::Avx512 => x86_64::avx512(e, b, streaming),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => x86_64::avx2(e, b),
+            Isa::Avx2 => x86_64::avx2(e, b, streaming),
             #[cfg(target_arch = "x86_64")]
-            Isa::Sse2 => x86_64::sse2(e, b),
+            Isa::Sse2 => x86_64::sse2(e, b, streaming),
             #[cfg(target_arch = "aarch64")]
-            Isa::Neon => aarch64::neon(e, b),
+            Isa::Neon => aarch64::neon(e, b, false),
             // `Scalar`, and ISAs of other architectures (never supported here).
-            _ => run_block::<T, T, E, N>(e, b),
+            _ => run_block::<T, T, NoStream, E, N>(e, b, false),
         }
     }
 }

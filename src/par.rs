@@ -1,0 +1,159 @@
+//! Tiles and threads: a normalised block is cut into cache-sized tiles, and
+//! the tiles are spread over rayon (work stealing) or handed out one
+//! contiguous run per thread (static, like OpenMP's `schedule(static)`).
+//!
+//! The ISA is resolved before splitting and passed to every leaf; each leaf
+//! calls the dispatched kernel once.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use crate::arch;
+use crate::cache::CacheInfo;
+use crate::expr::Expr;
+use crate::isa::Isa;
+use crate::kernel::PACK;
+use crate::plan::Block;
+use crate::simd::Element;
+
+/// How tiles are shared among threads.
+///
+/// ```
+/// use fuse2d::{Config, Schedule};
+///
+/// // The talk's `prange(..., schedule='static', num_threads=2)`.
+/// let cfg = Config::new().threads(2).schedule(Schedule::Static);
+/// # let _ = cfg;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Schedule {
+    /// rayon's work stealing over all tiles (adapts to busy cores).
+    #[default]
+    Dynamic,
+    /// One contiguous run of tiles per thread, fixed in advance.
+    Static,
+}
+
+/// Where a tile's elements live, seen from the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// Every operand walks the inner axis with unit stride: tiles are runs of
+    /// rows (or pieces of one long row), sized for L2.
+    Streaming,
+    /// Some operand crosses the inner axis (e.g. column-major `b` with a
+    /// row-major output): square tiles, so both access orders stay in cache.
+    Mixed,
+}
+
+/// The tiling of one block: `nr x nc` tiles of `rows_per x cols_per`
+/// elements (the last row and column of tiles may be smaller).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Grid {
+    rows_per: usize,
+    cols_per: usize,
+    nr: usize,
+    nc: usize,
+}
+
+/// Default tile size in elements for row tiles: enough of every operand to
+/// fill about half of L2, at least 4096 elements.
+pub(crate) fn default_tile_elems<T, const N: usize>(shape: Shape) -> usize {
+    let c = CacheInfo::get();
+    let per_elem = core::mem::size_of::<T>() * (N + 1);
+    match shape {
+        Shape::Streaming => (c.l2 / 2 / per_elem).max(4096),
+        // Square tiles of 2 x 2 packed sub-tiles (`kernel::PACK`): the
+        // kernel packs 64 x 64 pieces in L1 (32 KiB per f64 operand); the
+        // tile size only sets how finely threads share the work. Measured at
+        // 2000x2000 with `b` column-major: sub-tile sides of 32..256 and
+        // panel shapes all ran within noise of each other, bound by the
+        // transposing read of `b` (see docs/performance.md).
+        Shape::Mixed => (2 * PACK) * (2 * PACK),
+    }
+}
+
+impl Grid {
+    pub(crate) fn new<T, const N: usize>(b: &Block<T, N>, shape: Shape, tile_elems: usize) -> Grid {
+        let tile_elems = tile_elems.max(1);
+        let (rows_per, cols_per) = match shape {
+            Shape::Streaming if b.cols >= tile_elems => {
+                // Long rows: pieces of whole 64-element runs (whole lines).
+                (1, tile_elems.next_multiple_of(64).min(b.cols))
+            }
+            Shape::Streaming => ((tile_elems / b.cols).max(1), b.cols),
+            Shape::Mixed => {
+                let side = tile_elems.isqrt().max(1);
+                (side.min(b.rows), side.min(b.cols))
+            }
+        };
+        Grid {
+            rows_per,
+            cols_per,
+            nr: b.rows.div_ceil(rows_per),
+            nc: b.cols.div_ceil(cols_per),
+        }
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.nr * self.nc
+    }
+
+    /// Tile `t` (row-major order over the grid) of `b`.
+    pub(crate) fn tile<T, const N: usize>(&self, b: &Block<T, N>, t: usize) -> Block<T, N> {
+        let (r0, c0) = ((t / self.nc) * self.rows_per, (t % self.nc) * self.cols_per);
+        let nr = self.rows_per.min(b.rows - r0);
+        let nc = self.cols_per.min(b.cols - c0);
+        b.tile(r0, nr, c0, nc)
+    }
+}
+
+/// What one execution did.
+pub(crate) struct Executed {
+    pub tiles: usize,
+    pub threads: usize,
+}
+
+/// Runs every tile of `grid`, on the calling thread when `parallel` is
+/// false, else in the current rayon pool with `schedule`.
+///
+/// # Safety
+/// `b` upholds the block invariants and `isa` is supported.
+pub(crate) unsafe fn execute<T: Element, E: Expr<T, N>, const N: usize>(
+    isa: Isa,
+    e: &E,
+    b: &Block<T, N>,
+    grid: Grid,
+    streaming: bool,
+    parallel: bool,
+    schedule: Schedule,
+) -> Executed {
+    let done = AtomicUsize::new(0);
+    let leaf = |t: usize| {
+        let tile = grid.tile(b, t);
+        // SAFETY: tiles of a valid block over disjoint index ranges are valid
+        // blocks with disjoint outputs; `isa` is supported (caller).
+        unsafe { arch::run(isa, e, &tile, streaming) };
+        done.fetch_add(1, Ordering::Relaxed);
+    };
+    let n = grid.count();
+    let threads = if parallel {
+        match schedule {
+            Schedule::Dynamic => (0..n).into_par_iter().for_each(leaf),
+            Schedule::Static => {
+                rayon::broadcast(|ctx| {
+                    let (w, p) = (ctx.index(), ctx.num_threads());
+                    (w * n / p..(w + 1) * n / p).for_each(leaf);
+                });
+            }
+        }
+        rayon::current_num_threads()
+    } else {
+        (0..n).for_each(leaf);
+        1
+    };
+    Executed {
+        tiles: done.into_inner(),
+        threads,
+    }
+}
