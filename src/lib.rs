@@ -96,3 +96,8 @@ pub fn fused_into<T: Element>(
 ) -> Result<(), Error> {
     Config::new().fused_into(a, b, out)
 }
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,316 @@
+//! Threads, schedules, tiles and store modes: every combination is bitwise
+//! the scalar reference, and the parallel path really runs (tile counts).
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{Layout, Operand, Rng, assert_bitwise_eq, assert_untouched_outside};
+use fuse2d::{Config, Expr, Flagship, Isa, Lanes, Matrix, Report, Schedule, StoreMode, reference};
+
+/// Runs `cfg` and the reference on the same operands; returns the report.
+fn check(
+    cfg: &Config,
+    a: &Operand<f64>,
+    b: &Operand<f64>,
+    out_layout: Layout,
+    ctx: &str,
+) -> Report {
+    let (rows, cols) = (a.rows, a.cols);
+    let ctx = format!(
+        "{ctx} shape={rows}x{cols} a={:?} b={:?} out={out_layout:?} cfg={cfg:?}",
+        a.layout, b.layout
+    );
+    let mut fast = Operand::<f64>::output(out_layout, rows, cols);
+    let mut slow = Operand::<f64>::output(out_layout, rows, cols);
+    let report = cfg
+        .run(&Flagship, [a.view(), b.view()], fast.view_mut())
+        .unwrap_or_else(|e| panic!("{ctx}: {e}"));
+    reference::fused_into(a.view(), b.view(), slow.view_mut()).unwrap();
+    assert_bitwise_eq(fast.view(), slow.view(), &ctx);
+    assert_untouched_outside(&fast, &ctx);
+    report
+}
+
+fn operands(
+    shape: (usize, usize),
+    la: Layout,
+    lb: Layout,
+    seed: u64,
+) -> (Operand<f64>, Operand<f64>) {
+    let mut rng = Rng::new(seed);
+    let a = Operand::new(la, shape.0, shape.1, || rng.mixed());
+    let b = Operand::new(lb, shape.0, shape.1, || rng.mixed());
+    (a, b)
+}
+
+/// Every thread count 1..=8, both schedules, every store mode, several tile
+/// sizes, on odd shapes above the serial threshold; the tile count proves
+/// the tiled path ran.
+#[test]
+fn threads_schedules_tiles_and_store_modes() {
+    let shapes = [(301, 257), (3, 40_009), (20_011, 5)];
+    for (s, &shape) in shapes.iter().enumerate() {
+        let (a, b) = operands(
+            shape,
+            Layout::RowMajor,
+            Layout::Padded { pad: 3, offset: 0 },
+            s as u64,
+        );
+        for threads in 1..=8 {
+            for schedule in [Schedule::Dynamic, Schedule::Static] {
+                for store in [StoreMode::Auto, StoreMode::Normal, StoreMode::Streaming] {
+                    for tile in [None, Some(1), Some(1000), Some(4096)] {
+                        let mut cfg = Config::new()
+                            .threads(threads)
+                            .schedule(schedule)
+                            .store(store)
+                            .serial_threshold(0);
+                        if let Some(t) = tile {
+                            cfg = cfg.tile_elems(t);
+                        }
+                        let r = check(&cfg, &a, &b, Layout::RowMajor, "grid");
+                        assert_eq!(r.threads, threads, "{cfg:?}: ran on {} threads", r.threads);
+                        if let Some(t) = tile {
+                            let expected_min = (shape.0 * shape.1).div_ceil(t.next_multiple_of(64));
+                            assert!(
+                                r.tiles >= expected_min.min(shape.0),
+                                "{cfg:?}: only {} tiles",
+                                r.tiles
+                            );
+                        }
+                        assert_eq!(r.streaming, store == StoreMode::Streaming, "{cfg:?}: {r:?}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every ISA, every output layout, mixed input layouts, through threads and
+/// the streaming path: the layouts' tiling (packing) is exercised in parallel.
+#[test]
+fn every_isa_and_layout_in_parallel() {
+    let shape = (203, 197);
+    let layouts = [
+        Layout::RowMajor,
+        Layout::ColMajor,
+        Layout::ReverseBoth,
+        Layout::Transposed,
+        Layout::Quadrant(1),
+        Layout::Quadrant(2),
+        Layout::NegColMajor { pad: 1 },
+        Layout::Offset(1),
+    ];
+    for &isa in Isa::supported() {
+        for (k, &la) in layouts.iter().enumerate() {
+            for &lb in &layouts[k..] {
+                let (a, b) = operands(shape, la, lb, k as u64);
+                for &lo in &layouts {
+                    for store in [StoreMode::Normal, StoreMode::Streaming] {
+                        let cfg = Config::new()
+                            .isa(isa)
+                            .threads(3)
+                            .store(store)
+                            .tile_elems(700)
+                            .serial_threshold(0);
+                        let r = check(&cfg, &a, &b, lo, "layouts");
+                        assert_eq!(r.isa, isa);
+                        assert!(r.tiles > 1, "{cfg:?}: {r:?}");
+                    }
+                }
+            }
+        }
+    }
+    // The broadcasting inputs, through the packed path.
+    for lb in [
+        Layout::BroadcastRow,
+        Layout::BroadcastCol,
+        Layout::BroadcastAll,
+    ] {
+        let (a, b) = operands(shape, Layout::ColMajor, lb, 9);
+        let cfg = Config::new().threads(2).tile_elems(500).serial_threshold(0);
+        check(&cfg, &a, &b, Layout::RowMajor, "broadcast");
+    }
+}
+
+/// The talk's quadrants as inputs and outputs, 2000x2000, each thread count
+/// the talk used, both schedules.
+#[test]
+fn talk_quadrants_2000() {
+    let n = 2000;
+    let a = Matrix::from_fn(n, n, |i, j| ((i * 7 + j * 13) % 1000) as f64 * 0.37 - 100.0);
+    let b = Matrix::from_fn(n, n, |i, j| 1.0 / (1.0 + i as f64) - j as f64 * 1e-3);
+    let want = reference::fused(a.as_ref(), b.as_ref()).unwrap();
+    for threads in 1..=4 {
+        for schedule in [Schedule::Static, Schedule::Dynamic] {
+            let cfg = Config::new().threads(threads).schedule(schedule);
+            let mut out = Matrix::zeros(n, n);
+            let qa = a.as_ref().quadrants();
+            let qb = b.as_ref().quadrants();
+            for ((qa, qb), qo) in qa.into_iter().zip(qb).zip(out.as_mut().quadrants()) {
+                cfg.fused_into(qa, qb, qo).unwrap();
+            }
+            assert_bitwise_eq(out.as_ref(), want.as_ref(), &format!("quadrants {cfg:?}"));
+            let mut whole = Matrix::zeros(n, n);
+            let r = cfg
+                .run(&Flagship, [a.as_ref(), b.as_ref()], whole.as_mut())
+                .unwrap();
+            assert!(r.tiles > 1 && r.threads == threads, "{r:?}");
+            assert_bitwise_eq(whole.as_ref(), want.as_ref(), &format!("whole {cfg:?}"));
+        }
+    }
+}
+
+/// Small inputs stay on the calling thread: one thread, whatever the pool.
+#[test]
+fn small_inputs_run_on_the_calling_thread() {
+    let (a, b) = operands((7, 7), Layout::RowMajor, Layout::RowMajor, 3);
+    for threads in [2, 8] {
+        let r = check(
+            &Config::new().threads(threads),
+            &a,
+            &b,
+            Layout::RowMajor,
+            "small",
+        );
+        assert_eq!(r.threads, 1, "{r:?}");
+    }
+    // The threshold is overridable both ways.
+    let (a, b) = operands((300, 300), Layout::RowMajor, Layout::RowMajor, 4);
+    let r = check(
+        &Config::new().threads(2).serial_threshold(usize::MAX),
+        &a,
+        &b,
+        Layout::RowMajor,
+        "forced serial",
+    );
+    assert_eq!(r.threads, 1, "{r:?}");
+    let r = check(
+        &Config::new()
+            .threads(2)
+            .serial_threshold(0)
+            .tile_elems(4096),
+        &a,
+        &b,
+        Layout::RowMajor,
+        "forced parallel",
+    );
+    assert_eq!(r.threads, 2, "{r:?}");
+}
+
+/// A caller-supplied pool and rayon's current pool.
+#[test]
+fn caller_pools() {
+    let (a, b) = operands((400, 333), Layout::ColMajor, Layout::RowMajor, 5);
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap(),
+    );
+    let r = check(
+        &Config::new().pool(Arc::clone(&pool)).serial_threshold(0),
+        &a,
+        &b,
+        Layout::RowMajor,
+        "pool",
+    );
+    assert_eq!(r.threads, 3);
+    // Inside `install`, the default configuration uses that pool.
+    let r = pool.install(|| {
+        check(
+            &Config::new().serial_threshold(0),
+            &a,
+            &b,
+            Layout::RowMajor,
+            "install",
+        )
+    });
+    assert_eq!(r.threads, 3);
+}
+
+/// Many calls at once from many threads, each with its own configuration.
+#[test]
+fn concurrent_calls() {
+    let (a, b) = operands((257, 263), Layout::RowMajor, Layout::ColMajor, 6);
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let (a, b) = (&a, &b);
+            s.spawn(move || {
+                for k in 0..5 {
+                    let cfg = Config::new()
+                        .threads(1 + (t + k) % 4)
+                        .serial_threshold(0)
+                        .tile_elems(1000 + 100 * t)
+                        .store(if k % 2 == 0 {
+                            StoreMode::Streaming
+                        } else {
+                            StoreMode::Normal
+                        });
+                    check(
+                        &cfg,
+                        a,
+                        b,
+                        Layout::RowMajor,
+                        &format!("thread {t} call {k}"),
+                    );
+                }
+            });
+        }
+    });
+}
+
+/// Bad configurations are errors before anything is written.
+#[test]
+fn bad_configurations_write_nothing() {
+    let (a, b) = operands((100, 100), Layout::RowMajor, Layout::RowMajor, 7);
+    for cfg in [Config::new().threads(0), Config::new().tile_elems(0)] {
+        let mut out = Operand::<f64>::output(Layout::RowMajor, 100, 100);
+        let err = cfg
+            .run(&Flagship, [a.view(), b.view()], out.view_mut())
+            .unwrap_err();
+        assert!(matches!(err, fuse2d::Error::InvalidConfig { .. }), "{err}");
+        assert!(
+            out.buf
+                .iter()
+                .all(|x| x.to_bits() == common::SENTINEL.to_bits()),
+            "{cfg:?} wrote"
+        );
+    }
+}
+
+/// An expression that panics on its 5000th evaluation.
+struct PanicsLater(AtomicUsize);
+
+impl Expr<f64, 1> for PanicsLater {
+    fn eval<V: Lanes<f64>>(&self, [x]: [V; 1]) -> V {
+        let n = self.0.fetch_add(1, Ordering::Relaxed);
+        assert!(n != 5000, "evaluation 5000 panicked");
+        x
+    }
+}
+
+#[test]
+fn a_panic_in_a_tile_propagates() {
+    let data = vec![1.0; 300 * 300];
+    let a = fuse2d::MatRef::from_slice(&data, 300, 300).unwrap();
+    let mut out = Matrix::zeros(300, 300);
+    let cfg = Config::new()
+        .isa(Isa::Scalar)
+        .threads(2)
+        .serial_threshold(0)
+        .tile_elems(1000);
+    let expr = PanicsLater(AtomicUsize::new(0));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cfg.run(&expr, [a], out.as_mut())
+    }));
+    let err = result.expect_err("the panic must propagate");
+    let msg = err
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| err.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    assert!(msg.contains("evaluation 5000 panicked"), "{msg}");
+}
