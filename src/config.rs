@@ -24,9 +24,12 @@ use crate::view::{MatMut, MatRef};
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum StoreMode {
-    /// Streaming when the output is larger than [`Config::stream_threshold`]
-    /// (by default half the last-level cache) and every operand is walked
-    /// with unit stride; normal stores otherwise.
+    /// Streaming when the output is at least [`Config::stream_threshold`]
+    /// bytes (by default an eighth of the last-level cache: 4 MiB of a
+    /// 32 MiB L3) and every operand is walked with unit stride; normal
+    /// stores otherwise. Measured on the reference machine (AMD Zen 4, 1 MiB
+    /// L2, 32 MiB L3): at 512x512 f64 (2 MiB out) normal stores were faster,
+    /// from 724x724 (4 MiB out) on streaming ones were; see docs/performance.md.
     #[default]
     Auto,
     /// Ordinary stores: the written lines stay in cache.
@@ -93,7 +96,8 @@ pub struct Report {
     pub tiles: usize,
     /// How many threads could take tiles (1: the calling thread only).
     pub threads: usize,
-    /// Whether the row bodies used streaming stores.
+    /// Whether the row bodies used streaming stores (never on ISAs without
+    /// them, nor for layouts that go through packed tiles).
     pub streaming: bool,
 }
 
@@ -158,7 +162,7 @@ impl Config {
     }
 
     /// With [`StoreMode::Auto`], outputs of at least this many bytes use
-    /// streaming stores (default: half the last-level cache).
+    /// streaming stores (default: an eighth of the last-level cache).
     pub fn stream_threshold(mut self, bytes: usize) -> Self {
         self.stream_threshold = Some(bytes);
         self
@@ -210,12 +214,15 @@ impl Config {
             TileShape::Mixed
         };
         let out_bytes = block.len().saturating_mul(core::mem::size_of::<T>());
-        let stream_threshold = self.stream_threshold.unwrap_or(CacheInfo::get().l3 / 2);
-        let streaming = match self.store {
-            StoreMode::Normal => false,
-            StoreMode::Streaming => true,
-            StoreMode::Auto => shape == TileShape::Streaming && out_bytes >= stream_threshold,
-        };
+        let stream_threshold = self.stream_threshold.unwrap_or(CacheInfo::get().l3 / 8);
+        // Streaming stores serve the unit-stride row bodies, on ISAs that have them.
+        let streamable = shape == TileShape::Streaming && isa.has_streaming_stores();
+        let streaming = streamable
+            && match self.store {
+                StoreMode::Normal => false,
+                StoreMode::Streaming => true,
+                StoreMode::Auto => out_bytes >= stream_threshold,
+            };
         let tile = self
             .tile_elems
             .unwrap_or_else(|| default_tile_elems::<T, N>(shape));

@@ -73,6 +73,11 @@ impl Isa {
         }
     }
 
+    /// Whether the kernels have non-temporal stores on this ISA.
+    pub(crate) fn has_streaming_stores(self) -> bool {
+        matches!(self, Isa::Sse2 | Isa::Avx2 | Isa::Avx512)
+    }
+
     /// The best instruction set this process may use: the widest the CPU
     /// has, at most `FUSE2D_MAX_ISA` (an invalid cap is ignored here and
     /// reported as [`Error::InvalidIsaCap`] by every computing call).
