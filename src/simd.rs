@@ -18,6 +18,7 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for f32 {}
     impl Sealed for f64 {}
+    impl<T> Sealed for super::Plain<T> {}
     impl Sealed for wide::f32x8 {}
     impl Sealed for wide::f64x4 {}
 }
@@ -46,6 +47,9 @@ pub trait Element:
     /// The explicit `wide` vector used on the SSE2 and NEON paths.
     #[doc(hidden)]
     type Wide: Vector<Self>;
+    /// The one-element lane type of the scalar path.
+    #[doc(hidden)]
+    type Plain: Vector<Self>;
     /// Converts an `f64` constant to this type, rounding to nearest.
     fn from_f64(x: f64) -> Self;
 }
@@ -53,6 +57,7 @@ pub trait Element:
 impl Element for f64 {
     const ZERO: Self = 0.0;
     type Wide = wide::f64x4;
+    type Plain = Plain<f64>;
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x
@@ -62,6 +67,7 @@ impl Element for f64 {
 impl Element for f32 {
     const ZERO: Self = 0.0;
     type Wide = wide::f32x8;
+    type Plain = Plain<f32>;
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x as f32
@@ -71,8 +77,16 @@ impl Element for f32 {
 /// A lane type an expression computes with: one element (`f64`) or several
 /// (`wide::f64x4`), always with the same per-lane semantics.
 ///
-/// Sealed: the kernels rely on each operation rounding exactly as its scalar
-/// counterpart does.
+/// # Exactness
+///
+/// `+ - * /`, [`neg`](core::ops::Neg), [`sqrt`](Lanes::sqrt),
+/// [`abs`](Lanes::abs), [`min`](Lanes::min) and [`max`](Lanes::max) give
+/// bitwise the same result on every lane type, hence on every ISA path:
+/// each rounds once, as IEEE 754 specifies, and `min`/`max` are defined as
+/// selections (below), not as the ISA's own min instruction.
+/// [`mul_add`](Lanes::mul_add) is the one exception: see its docs.
+///
+/// Sealed: the kernels rely on these semantics.
 pub trait Lanes<T: Element>:
     sealed::Sealed
     + Copy
@@ -90,6 +104,34 @@ pub trait Lanes<T: Element>:
     fn constant(c: f64) -> Self {
         Self::splat(T::from_f64(c))
     }
+
+    /// Square root, correctly rounded. A negative input gives the
+    /// platform's default NaN, the same on every path of one platform.
+    fn sqrt(self) -> Self;
+
+    /// Absolute value: clears the sign bit (also of a NaN).
+    fn abs(self) -> Self;
+
+    /// `if self < other { self } else { other }`, lane by lane.
+    ///
+    /// So when either is NaN, or both are zeros of either sign, the result
+    /// is `other` — exactly x86's `minpd` rule, and the same on every path
+    /// (NEON included, where it is a compare and a select).
+    fn min(self, other: Self) -> Self;
+
+    /// `if self > other { self } else { other }`, lane by lane; `other` when
+    /// either is NaN or both are zeros.
+    fn max(self, other: Self) -> Self;
+
+    /// `self * a + b`.
+    ///
+    /// Fused (one rounding) where the path has hardware FMA: the AVX2 and
+    /// AVX-512 clones and NEON; also in [`crate::reference::eval_into`],
+    /// which uses the exact software `fma`. On the SSE2 and scalar paths, which
+    /// have no FMA instruction, it is a multiply then an add (two roundings)
+    /// to stay fast: the result can differ from the fused one in the last
+    /// bits, so compare with a tolerance (ulps), never bitwise.
+    fn mul_add(self, a: Self, b: Self) -> Self;
 }
 
 /// What the kernels need beyond arithmetic: width, loads and stores.
@@ -112,12 +154,40 @@ pub trait Vector<T: Element>: Lanes<T> {
 /// The widest vector any lane type has, in elements (for tail buffers).
 pub(crate) const MAX_LANES: usize = 8;
 
+/// One element as a lane type for the scalar path: the same arithmetic as
+/// `T`, except that [`Lanes::mul_add`] is a multiply then an add (the
+/// baseline has no FMA instruction, and software `fma` is about 11x slower).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(transparent)]
+pub struct Plain<T>(T);
+
 macro_rules! scalar_lanes {
     ($t:ty) => {
         impl Lanes<$t> for $t {
             #[inline(always)]
             fn splat(x: $t) -> Self {
                 x
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                <$t>::abs(self)
+            }
+            #[inline(always)]
+            fn min(self, other: Self) -> Self {
+                if self < other { self } else { other }
+            }
+            #[inline(always)]
+            fn max(self, other: Self) -> Self {
+                if self > other { self } else { other }
+            }
+            #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                <$t>::mul_add(self, a, b)
             }
         }
 
@@ -134,7 +204,70 @@ macro_rules! scalar_lanes {
                 unsafe { p.write(self) }
             }
         }
+
+        impl Lanes<$t> for Plain<$t> {
+            #[inline(always)]
+            fn splat(x: $t) -> Self {
+                Plain(x)
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                Plain(Lanes::sqrt(self.0))
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                Plain(Lanes::abs(self.0))
+            }
+            #[inline(always)]
+            fn min(self, other: Self) -> Self {
+                Plain(Lanes::min(self.0, other.0))
+            }
+            #[inline(always)]
+            fn max(self, other: Self) -> Self {
+                Plain(Lanes::max(self.0, other.0))
+            }
+            #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                Plain(self.0 * a.0 + b.0)
+            }
+        }
+
+        impl Vector<$t> for Plain<$t> {
+            const LANES: usize = 1;
+            #[inline(always)]
+            unsafe fn load(p: *const $t) -> Self {
+                // SAFETY: the caller guarantees `p` is readable.
+                Plain(unsafe { p.read() })
+            }
+            #[inline(always)]
+            unsafe fn store(self, p: *mut $t) {
+                // SAFETY: the caller guarantees `p` is writable.
+                unsafe { p.write(self.0) }
+            }
+        }
     };
+}
+
+macro_rules! plain_ops {
+    ($($op:ident $f:ident),*) => {$(
+        impl<T: core::ops::$op<Output = T>> core::ops::$op for Plain<T> {
+            type Output = Self;
+            #[inline(always)]
+            fn $f(self, rhs: Self) -> Self {
+                Plain(core::ops::$op::$f(self.0, rhs.0))
+            }
+        }
+    )*};
+}
+
+plain_ops!(Add add, Sub sub, Mul mul, Div div);
+
+impl<T: Neg<Output = T>> Neg for Plain<T> {
+    type Output = Self;
+    #[inline(always)]
+    fn neg(self) -> Self {
+        Plain(-self.0)
+    }
 }
 
 scalar_lanes!(f64);
@@ -146,6 +279,28 @@ macro_rules! wide_lanes {
             #[inline(always)]
             fn splat(x: $t) -> Self {
                 <$v>::splat(x)
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                <$v>::sqrt(self)
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                <$v>::abs(self)
+            }
+            #[inline(always)]
+            fn min(self, other: Self) -> Self {
+                self.simd_lt(other).select(self, other)
+            }
+            #[inline(always)]
+            fn max(self, other: Self) -> Self {
+                self.simd_gt(other).select(self, other)
+            }
+            #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                // Fused on NEON (`vfmaq`); a multiply and an add on the
+                // SSE2 baseline, which has no FMA.
+                <$v>::mul_add(self, a, b)
             }
         }
 

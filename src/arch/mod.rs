@@ -40,7 +40,7 @@ pub(crate) unsafe fn run<T: Element, E: Expr<T, N>, const N: usize>(
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => aarch64::neon(e, b, false),
             // `Scalar`, and ISAs of other architectures (never supported here).
-            _ => run_block::<T, T, NoStream, E, N>(e, b, false),
+            _ => run_block::<T, T::Plain, NoStream, E, N>(e, b, false),
         }
     }
 }
