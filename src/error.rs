@@ -65,6 +65,14 @@ pub enum Error {
         /// The slice's length.
         len: usize,
     },
+    /// A view cannot be broadcast to a shape (NumPy's rule: only axes of
+    /// length 1 stretch).
+    Broadcast {
+        /// The view's shape.
+        from: Shape,
+        /// The requested shape.
+        to: Shape,
+    },
     /// A mutable view whose strides make two of its elements the same memory.
     OverlappingOutput {
         /// The view's shape.
@@ -134,6 +142,12 @@ impl fmt::Display for Error {
                 f,
                 "a contiguous {shape:?} view needs a slice of length rows * cols, got {len}"
             ),
+            Error::Broadcast { from, to } => {
+                write!(
+                    f,
+                    "cannot broadcast an array of shape {from:?} to shape {to:?}"
+                )
+            }
             Error::OverlappingOutput { shape, strides } => write!(
                 f,
                 "a mutable view of shape {shape:?} with strides {strides:?} would write some elements twice"

@@ -40,6 +40,8 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(feature = "approx")]
+mod approx_eq;
 mod arch;
 mod cache;
 mod config;
@@ -48,6 +50,8 @@ mod expr;
 mod isa;
 mod kernel;
 mod matrix;
+#[cfg(feature = "ndarray")]
+pub mod nd;
 mod par;
 mod plan;
 pub mod reference;

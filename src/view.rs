@@ -46,16 +46,20 @@ impl Geometry {
         self.rows == 0 || self.cols == 0
     }
 
-    /// Checks invariants 1 and 2 for a view at `offset` in a slice of `len`.
-    fn check(self, offset: usize, len: usize) -> Result<(), Error> {
-        let overflow = Error::Overflow {
-            shape: self.shape(),
-        };
+    /// Checks invariant 1.
+    fn check_shape(self) -> Result<(), Error> {
         let max = isize::MAX as usize;
         match self.rows.checked_mul(self.cols) {
-            Some(n) if self.rows <= max && self.cols <= max && n <= max => {}
-            _ => return Err(overflow),
+            Some(n) if self.rows <= max && self.cols <= max && n <= max => Ok(()),
+            _ => Err(Error::Overflow {
+                shape: self.shape(),
+            }),
         }
+    }
+
+    /// Checks invariants 1 and 2 for a view at `offset` in a slice of `len`.
+    fn check(self, offset: usize, len: usize) -> Result<(), Error> {
+        self.check_shape()?;
         let out_of_bounds = Error::OutOfBounds {
             shape: self.shape(),
             strides: (self.rs, self.cs),
@@ -247,6 +251,22 @@ impl<T> Clone for MatRef<'_, T> {
 }
 impl<T> Copy for MatRef<'_, T> {}
 
+/// Element-wise equality (IEEE: NaN != NaN); views of different shapes or
+/// layouts compare by their elements, not their strides.
+impl<T: PartialEq + Copy> PartialEq<MatRef<'_, T>> for MatRef<'_, T> {
+    fn eq(&self, other: &MatRef<'_, T>) -> bool {
+        self.shape() == other.shape()
+            && (0..self.rows()).all(|i| (0..self.cols()).all(|j| self.get(i, j) == other.get(i, j)))
+    }
+}
+
+/// Element-wise equality, as for [`MatRef`].
+impl<T: PartialEq + Copy> PartialEq<MatMut<'_, T>> for MatMut<'_, T> {
+    fn eq(&self, other: &MatMut<'_, T>) -> bool {
+        self.as_ref() == other.as_ref()
+    }
+}
+
 impl<T> core::fmt::Debug for MatRef<'_, T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("MatRef")
@@ -382,6 +402,70 @@ impl<'a, T> MatRef<'a, T> {
             geo,
             _borrow: PhantomData,
         })
+    }
+
+    /// A `rows x row.len()` view whose every row is `row` (row stride 0),
+    /// as NumPy broadcasts a 1-D array across a matrix.
+    ///
+    /// ```
+    /// let row = [1.0, 2.0, 3.0];
+    /// let m = fuse2d::MatRef::broadcast_row(&row, 4)?;
+    /// assert_eq!((m.shape(), m.get(3, 2)), ((4, 3), Some(3.0)));
+    /// # Ok::<(), fuse2d::Error>(())
+    /// ```
+    pub fn broadcast_row(row: &'a [T], rows: usize) -> Result<Self, Error> {
+        Self::from_strided(row, (rows, row.len()), (0, 1), 0)
+    }
+
+    /// A `col.len() x cols` view whose every column is `col` (column stride 0).
+    pub fn broadcast_col(col: &'a [T], cols: usize) -> Result<Self, Error> {
+        Self::from_strided(col, (col.len(), cols), (1, 0), 0)
+    }
+
+    /// A `rows x cols` view of one value (both strides 0).
+    pub fn broadcast_scalar(value: &'a T, rows: usize, cols: usize) -> Result<Self, Error> {
+        Self::from_strided(core::slice::from_ref(value), (rows, cols), (0, 0), 0)
+    }
+
+    /// This view stretched to `shape` by NumPy's rule: an axis of length 1
+    /// may become any length (stride 0); others must already match, else
+    /// [`Error::Broadcast`].
+    ///
+    /// ```
+    /// let col = [1.0, 2.0];
+    /// let c = fuse2d::MatRef::from_slice(&col, 2, 1)?.broadcast_to((2, 5))?;
+    /// assert_eq!(c.get(1, 4), Some(2.0));
+    /// assert!(fuse2d::MatRef::from_slice(&col, 2, 1)?.broadcast_to((3, 5)).is_err());
+    /// # Ok::<(), fuse2d::Error>(())
+    /// ```
+    pub fn broadcast_to(self, shape: Shape) -> Result<Self, Error> {
+        let axis = |n: usize, s: isize, to: usize| match (n, to) {
+            _ if n == to => Some(s),
+            (1, _) => Some(0),
+            _ => None,
+        };
+        let g = self.geo;
+        match (axis(g.rows, g.rs, shape.0), axis(g.cols, g.cs, shape.1)) {
+            (Some(rs), Some(cs)) => {
+                let geo = Geometry {
+                    rows: shape.0,
+                    cols: shape.1,
+                    rs,
+                    cs,
+                };
+                // The stretched view reaches only elements the original
+                // reaches (stride-0 axes repeat index 0), but the new
+                // shape must itself satisfy invariant 1.
+                geo.check_shape()?;
+                // A source axis of length 0 only "broadcasts" to 0, so an
+                // empty source always gives an empty view.
+                Ok(self.with(0, geo))
+            }
+            _ => Err(Error::Broadcast {
+                from: g.shape(),
+                to: shape,
+            }),
+        }
     }
 
     view_accessors!();
@@ -633,6 +717,59 @@ impl<'a, T> MatMut<'a, T> {
                 }
             }
         }
+    }
+}
+
+// Raw constructors for zero-copy interop (ndarray).
+#[allow(dead_code)]
+impl<'a, T> MatRef<'a, T> {
+    /// # Safety
+    /// Every element `ptr + i * strides.0 + j * strides.1` (`i < rows`,
+    /// `j < cols`) is a valid `T` borrowed shared for `'a`, and
+    /// `rows * cols <= isize::MAX`.
+    pub(crate) unsafe fn from_raw_parts(
+        ptr: *const T,
+        shape: Shape,
+        strides: (isize, isize),
+    ) -> Self {
+        MatRef {
+            ptr,
+            geo: Geometry {
+                rows: shape.0,
+                cols: shape.1,
+                rs: strides.0,
+                cs: strides.1,
+            },
+            _borrow: PhantomData,
+        }
+    }
+}
+
+#[allow(dead_code)]
+impl<'a, T> MatMut<'a, T> {
+    /// Checks invariant 4 (and 1); the caller vouches for the rest.
+    ///
+    /// # Safety
+    /// Every element `ptr + i * strides.0 + j * strides.1` (`i < rows`,
+    /// `j < cols`) is a valid `T` borrowed exclusively for `'a`.
+    pub(crate) unsafe fn from_raw_parts_mut(
+        ptr: *mut T,
+        shape: Shape,
+        strides: (isize, isize),
+    ) -> Result<Self, Error> {
+        let geo = Geometry {
+            rows: shape.0,
+            cols: shape.1,
+            rs: strides.0,
+            cs: strides.1,
+        };
+        geo.check_shape()?;
+        geo.check_no_overlap()?;
+        Ok(MatMut {
+            ptr,
+            geo,
+            _borrow: PhantomData,
+        })
     }
 }
 
