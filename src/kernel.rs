@@ -80,44 +80,42 @@ where
             S::fence();
         }
     } else {
-        let pack = PACK;
-        let mut bufs: [Vec<MaybeUninit<T>>; N] = array::from_fn(|k| {
-            if b.in_cs[k] == 1 {
-                Vec::new()
-            } else {
-                Vec::with_capacity(pack * pack)
-            }
-        });
-        let mut row_buf: Vec<MaybeUninit<T>> =
-            Vec::with_capacity(if b.out_cs == 1 { 0 } else { pack });
-        for r0 in (0..b.rows).step_by(pack) {
-            for c0 in (0..b.cols).step_by(pack) {
-                let t = b.tile(r0, pack.min(b.rows - r0), c0, pack.min(b.cols - c0));
-                // SAFETY: a sub-tile of a valid block is a valid block.
-                unsafe { packed_tile::<T, V, E, N>(e, &t, pack, &mut bufs, &mut row_buf) };
+        // Pack buffers, allocated once per block (a tile: thousands of
+        // elements), only for the operands that need them.
+        let mut bufs: [Vec<MaybeUninit<T>>; N] =
+            array::from_fn(|k| Vec::with_capacity(if b.in_cs[k] == 1 { 0 } else { PACK * PACK }));
+        let mut row_buf = Vec::with_capacity(if b.out_cs == 1 { 0 } else { PACK });
+        for r0 in (0..b.rows).step_by(PACK) {
+            for c0 in (0..b.cols).step_by(PACK) {
+                let t = b.tile(r0, PACK.min(b.rows - r0), c0, PACK.min(b.cols - c0));
+                // SAFETY: a sub-tile of a valid block is a valid block of at
+                // most `PACK x PACK`; the buffers have the capacities
+                // `packed_tile` needs.
+                unsafe { packed_tile::<T, V, E, N>(e, &t, &mut bufs, &mut row_buf) };
             }
         }
     }
 }
 
-/// Side of the sub-tiles that non-unit-stride operands are packed in.
-/// `PACK * PACK` elements per operand stay within L1/L2.
+/// Side of the sub-tiles that non-unit-stride operands are packed in:
+/// `PACK * PACK` f64 elements are 32 KiB, one L1.
 pub(crate) const PACK: usize = 64;
 
 /// A block of at most `PACK x PACK` elements where some operand has a
 /// non-unit inner stride: each such input is first copied, in its own memory
-/// order, into a contiguous row-major buffer (a transpose, for a
+/// order, into a contiguous row-major buffer (a transpose in L1, for a
 /// column-major input), then every row runs the same vector code as the
 /// contiguous case; a strided output is computed into a row buffer and
 /// scattered.
 ///
 /// # Safety
-/// `t` upholds the block invariants and has at most `PACK` rows and columns.
+/// `t` upholds the block invariants and has at most `PACK` rows and
+/// columns; `bufs[k]` has capacity `PACK * PACK` for every input with a
+/// non-unit inner stride, and `row_buf` capacity `PACK` if the output has one.
 #[inline(always)]
 unsafe fn packed_tile<T, V, E, const N: usize>(
     e: &E,
     t: &Block<T, N>,
-    pack: usize,
     bufs: &mut [Vec<MaybeUninit<T>>; N],
     row_buf: &mut Vec<MaybeUninit<T>>,
 ) where
@@ -131,58 +129,37 @@ unsafe fn packed_tile<T, V, E, const N: usize>(
         if t.in_cs[k] == 1 {
             continue;
         }
-        let buf = bufs[k].as_mut_ptr().cast::<T>();
+        let buf = bufs[k].spare_capacity_mut().as_mut_ptr().cast::<T>();
         let (src, rs, cs) = (t.ins[k], t.in_rs[k], t.in_cs[k]);
-        // SAFETY: every `(r, c)` is inside the tile (block invariants), and
-        // `r * pack + c < pack * pack` inside the buffer.
-        unsafe {
-            // Copy in 8 x 8 blocks, each read along the operand's own
-            // unit-ish axis and written as 8 contiguous runs.
-            let col_major = rs.unsigned_abs() < cs.unsigned_abs();
-            for r0 in (0..t.rows).step_by(8) {
-                for c0 in (0..t.cols).step_by(8) {
-                    let (nr, nc) = (8.min(t.rows - r0), 8.min(t.cols - c0));
-                    let mut blk = [[T::ZERO; 8]; 8];
-                    if col_major {
-                        for c in 0..nc {
-                            for r in 0..nr {
-                                blk[r][c] =
-                                    *src.offset((r0 + r) as isize * rs + (c0 + c) as isize * cs);
-                            }
-                        }
-                    } else {
-                        for r in 0..nr {
-                            for c in 0..nc {
-                                blk[r][c] =
-                                    *src.offset((r0 + r) as isize * rs + (c0 + c) as isize * cs);
-                            }
-                        }
-                    }
-                    for r in 0..nr {
-                        core::ptr::copy_nonoverlapping(
-                            blk[r].as_ptr(),
-                            buf.add((r0 + r) * pack + c0),
-                            nc,
-                        );
-                    }
-                }
+        let copy = |r: usize, c: usize| {
+            // SAFETY: `(r, c)` is inside the tile (block invariants), and
+            // `r * PACK + c < PACK * PACK`, inside the buffer's capacity.
+            unsafe {
+                buf.add(r * PACK + c)
+                    .write(*src.offset(r as isize * rs + c as isize * cs))
             }
+        };
+        // Read in the operand's own memory order.
+        if rs.unsigned_abs() < cs.unsigned_abs() {
+            (0..t.cols).for_each(|c| (0..t.rows).for_each(|r| copy(r, c)));
+        } else {
+            (0..t.rows).for_each(|r| (0..t.cols).for_each(|c| copy(r, c)));
         }
         ins[k] = buf.cast_const();
-        in_rs[k] = pack as isize;
+        in_rs[k] = PACK as isize;
     }
     for i in 0..t.rows as isize {
         let row: [*const T; N] = array::from_fn(|k| ins[k].wrapping_offset(i * in_rs[k]));
         let out = t.out.wrapping_offset(i * t.out_rs);
         // SAFETY: each input row now has `cols` contiguous readable elements
         // (packed, or unit stride already); the output row is written either
-        // directly (unit stride) or through `row_buf` element by element at
-        // its stride, inside the tile.
+        // directly (unit stride) or through `row_buf`, then element by
+        // element at its stride, inside the tile.
         unsafe {
             if t.out_cs == 1 {
                 row_contiguous::<T, V, E, N>(e, row, out, t.cols);
             } else {
-                let tmp = row_buf.as_mut_ptr().cast::<T>();
+                let tmp = row_buf.spare_capacity_mut().as_mut_ptr().cast::<T>();
                 row_contiguous::<T, V, E, N>(e, row, tmp, t.cols);
                 for j in 0..t.cols {
                     *out.offset(j as isize * t.out_cs) = *tmp.add(j);
