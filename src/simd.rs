@@ -86,6 +86,14 @@ impl Element for f32 {
 /// selections (below), not as the ISA's own min instruction.
 /// [`mul_add`](Lanes::mul_add) is the one exception: see its docs.
 ///
+/// NaNs: a NaN result is a NaN on every path, and NaNs an expression makes
+/// from non-NaN inputs (`0 / 0`, `inf - inf`, `sqrt(-1)`) have the same bits
+/// on every path of one platform. When two NaNs meet in one operation,
+/// Rust leaves the surviving payload and sign to the compiler (RFC 3514;
+/// LLVM may commute `+` and `*`), so where an input is NaN the result's NaN
+/// bits may differ between paths. The flagship's tests observe identical
+/// NaN bits on every path with this toolchain; they are the stricter check.
+///
 /// Sealed: the kernels rely on these semantics.
 pub trait Lanes<T: Element>:
     sealed::Sealed

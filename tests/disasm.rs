@@ -9,18 +9,32 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use fuse2d::{Config, Flagship, Isa, Matrix};
+use fuse2d::{Config, Element, Expr, Flagship, Isa, Matrix, expr};
 
-/// Makes sure every ISA's entry point is instantiated in this binary.
-fn instantiate() {
-    let a = Matrix::from_fn(3, 37, |i, j| (i * 37 + j) as f64);
+// User expressions, defined as a downstream crate would.
+expr!(Hypot = |x, y| (x * x + y * y).sqrt());
+expr!(Clamp { lo, hi } = |x| x.max(lo).min(hi));
+expr!(Axpy { alpha } = |x, y| x.mul_add(alpha, y));
+
+fn run<T: Element, E: Expr<T, N>, const N: usize>(e: &E) {
+    let a = Matrix::from_fn(3, 37, |i, j| T::from_f64((i * 37 + j) as f64));
     for &isa in Isa::supported() {
         let mut out = Matrix::zeros(3, 37);
-        Config::new()
-            .isa(isa)
-            .run(&Flagship, [a.as_ref(), a.as_ref()], out.as_mut())
-            .unwrap();
+        let ins = [a.as_ref(); N];
+        Config::new().isa(isa).run(e, ins, out.as_mut()).unwrap();
     }
+}
+
+/// Makes sure every ISA's entry point is instantiated in this binary, for
+/// the flagship and for user expressions, in f64 and f32.
+fn instantiate() {
+    run::<f64, _, 2>(&Flagship);
+    run::<f32, _, 2>(&Flagship);
+    run::<f64, _, 2>(&Hypot);
+    run::<f32, _, 2>(&Hypot);
+    run::<f64, _, 1>(&Clamp { lo: 1.0, hi: 2.0 });
+    run::<f32, _, 1>(&Clamp { lo: 1.0, hi: 2.0 });
+    run::<f64, _, 2>(&Axpy { alpha: 3.0 });
 }
 
 /// Disassembles this test binary; returns each function's instructions,
@@ -80,30 +94,26 @@ fn count(body: &[String], mnemonics: &[&str], register: &str) -> usize {
 fn x86_64_clones_use_their_vector_registers() {
     instantiate();
     let funcs = functions("objdump");
-    let arith = ["vaddpd", "vmulpd"];
-    for body in instances(&funcs, "fuse2d::arch::x86_64::avx512") {
+    // Packed (not scalar `..sd`/`..ss`) arithmetic of either precision.
+    let arith = [
+        "vaddp", "vmulp", "vsubp", "vdivp", "vsqrtp", "vminp", "vmaxp", "vfmadd", "vcmpp",
+    ];
+    let avx512 = instances(&funcs, "fuse2d::arch::x86_64::avx512");
+    assert!(avx512.len() >= 7, "expected 7 AVX-512 instantiations, found {}", avx512.len());
+    for body in avx512 {
         let zmm = count(body, &arith, "%zmm");
-        assert!(
-            zmm > 0,
-            "AVX-512 clone has no zmm add/mul:\n{}",
-            body.join("\n")
-        );
+        assert!(zmm > 0, "AVX-512 clone has no zmm arithmetic:\n{}", body.join("\n"));
     }
     for body in instances(&funcs, "fuse2d::arch::x86_64::avx2") {
         let ymm = count(body, &arith, "%ymm");
         let zmm = count(body, &["zmm"], "%zmm");
-        assert!(
-            ymm > 0 && zmm == 0,
-            "AVX2 clone: {ymm} ymm add/mul, {zmm} zmm uses"
-        );
+        assert!(ymm > 0 && zmm == 0, "AVX2 clone: {ymm} ymm arithmetic, {zmm} zmm uses");
     }
+    let sse = ["addp", "mulp", "subp", "divp", "sqrtp", "minp", "maxp", "cmpltp", "andp"];
     for body in instances(&funcs, "fuse2d::arch::x86_64::sse2") {
-        let xmm = count(body, &["addpd", "mulpd"], "%xmm");
+        let xmm = count(body, &sse, "%xmm");
         let wide = count(body, &["ymm", "zmm"], "mm");
-        assert!(
-            xmm > 0 && wide == 0,
-            "SSE2 path: {xmm} packed xmm add/mul, {wide} ymm/zmm uses"
-        );
+        assert!(xmm > 0 && wide == 0, "SSE2 path: {xmm} packed xmm ops, {wide} ymm/zmm uses");
     }
 }
 
@@ -113,14 +123,12 @@ fn aarch64_neon_path_uses_vector_registers() {
     instantiate();
     let funcs = functions("aarch64-linux-gnu-objdump");
     for body in instances(&funcs, "fuse2d::arch::aarch64::neon") {
+        let ops = ["fadd", "fmul", "fsqrt", "fcm", "fmla", "bsl", "bif", "bit"];
+        let lanes = [".2d", ".4s", ".16b"];
         let neon = body
             .iter()
-            .filter(|l| (l.contains("fadd") || l.contains("fmul")) && l.contains(".2d"))
+            .filter(|l| ops.iter().any(|m| l.contains(m)) && lanes.iter().any(|v| l.contains(v)))
             .count();
-        assert!(
-            neon > 0,
-            "NEON path has no `fadd/fmul v.2d`:\n{}",
-            body.join("\n")
-        );
+        assert!(neon > 0, "NEON path has no vector arithmetic:\n{}", body.join("\n"));
     }
 }
