@@ -4,7 +4,7 @@
 //! memory system. The flagship is `out = (a + b) * 2 + a * b`, computed in one
 //! pass, no temporaries, with SIMD kernels chosen at run time for the CPU
 //! (AVX-512, AVX2, SSE2 on x86_64; NEON on aarch64; a scalar fallback), and
-//! bitwise equal to the plain scalar [`reference`] on every path.
+//! bitwise equal to the plain scalar [`reference`](mod@reference) on every path.
 //!
 //! ```
 //! use fuse2d::{Matrix, MatRef};
@@ -30,6 +30,78 @@
 //! normalised, ISA resolved once) → kernel (the algorithm, written once,
 //! generic over the lane type) → per-ISA entry points (`arch/`, one line each).
 //! Bad input returns an [`Error`] before anything is written.
+//!
+//! ## Writing your own expression
+//!
+//! An expression is written once, as ordinary scalar-looking Rust over a
+//! lane type `V`, and gets every ISA path, the tiling, the threads, the
+//! streaming stores, the strided views and the error checks of the flagship,
+//! which is itself defined this way. The [`expr!`] macro covers the common
+//! case; implement [`Expr`] for anything else. One to four inputs, `f64` or
+//! `f32`.
+//!
+//! ```
+//! use fuse2d::{Config, MatRef, Matrix, expr, reference};
+//!
+//! // Two inputs, `sqrt` from the lane vocabulary.
+//! expr!(Hypot = |x, y| (x * x + y * y).sqrt());
+//! // Parameters become struct fields, broadcast to every lane.
+//! expr!(Lerp { t } = |a, b| a + (b - a) * t);
+//!
+//! let a = Matrix::from_fn(300, 200, |i, j| (i + j) as f32);
+//! let b = Matrix::from_fn(300, 200, |i, j| (i * j) as f32);
+//! let row: Vec<f32> = (0..200).map(|j| j as f32).collect();
+//! // Broadcast one row across all 300 rows, as NumPy would.
+//! let r = MatRef::broadcast_row(&row, 300)?;
+//!
+//! let cfg = Config::new().threads(2);
+//! let h = cfg.eval(&Hypot, [a.as_ref(), r])?;
+//! let l = cfg.eval(&Lerp { t: 0.25 }, [a.as_ref(), b.as_ref()])?;
+//!
+//! // Bitwise the scalar evaluation of the same expression.
+//! let mut want = Matrix::zeros(300, 200);
+//! reference::eval_into(&Hypot, [a.as_ref(), r], want.as_mut())?;
+//! assert_eq!(h, want);
+//! assert_eq!(l.get(2, 3), Some(5.0 + (6.0 - 5.0) * 0.25));
+//! # Ok::<(), fuse2d::Error>(())
+//! ```
+//!
+//! The element type is checked at compile time: `f64` and `f32` operands
+//! cannot meet in one call.
+//!
+//! ```compile_fail
+//! let a = fuse2d::Matrix::<f64>::zeros(2, 2);
+//! let b = fuse2d::Matrix::<f32>::zeros(2, 2);
+//! let _ = fuse2d::fused(a.as_ref(), b.as_ref());
+//! ```
+//!
+//! ## Exactness contract
+//!
+//! - The flagship, and any expression built from `+ - * /`, negation,
+//!   constants, [`sqrt`](Lanes::sqrt), [`abs`](Lanes::abs),
+//!   [`min`](Lanes::min) and [`max`](Lanes::max), gives bitwise the same result
+//!   on every ISA path, thread count, tile size, store mode and layout as its
+//!   scalar evaluation ([`reference`](mod@reference)): each of those operations rounds once,
+//!   and nothing is contracted into an FMA.
+//! - `min(x, y)` is `if x < y { x } else { y }` and `max(x, y)` is
+//!   `if x > y { x } else { y }`, lane by lane: when either is NaN, or both are
+//!   zeros, the result is `y`, on every path.
+//! - [`mul_add`](Lanes::mul_add) is fused (one rounding) on AVX2, AVX-512 and
+//!   NEON and in the reference; on SSE2 and scalar it is a multiply then an
+//!   add: compare it in ulps, not bitwise.
+//! - NaN results are NaN on every path; where two NaNs meet in one operation
+//!   Rust lets the compiler pick the surviving payload, so NaN *bits* are
+//!   guaranteed only where at most one NaN source is involved (see [`Lanes`]).
+//!
+//! ## Cargo features
+//!
+//! - `ndarray`: `ArrayView2` → [`MatRef`] and `ArrayViewMut2` → [`MatMut`]
+//!   zero-copy (any strides), `Matrix` → `Array2`, and `nd::{fused,
+//!   fused_into, eval}`.
+//! - `approx`: `AbsDiffEq`, `RelativeEq`, `UlpsEq` for [`Matrix`], [`MatRef`]
+//!   and [`MatMut`].
+//!
+//! Both are off by default.
 //!
 //! ## Environment
 //!
