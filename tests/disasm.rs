@@ -99,21 +99,37 @@ fn x86_64_clones_use_their_vector_registers() {
         "vaddp", "vmulp", "vsubp", "vdivp", "vsqrtp", "vminp", "vmaxp", "vfmadd", "vcmpp",
     ];
     let avx512 = instances(&funcs, "fuse2d::arch::x86_64::avx512");
-    assert!(avx512.len() >= 7, "expected 7 AVX-512 instantiations, found {}", avx512.len());
+    assert!(
+        avx512.len() >= 7,
+        "expected 7 AVX-512 instantiations, found {}",
+        avx512.len()
+    );
     for body in avx512 {
         let zmm = count(body, &arith, "%zmm");
-        assert!(zmm > 0, "AVX-512 clone has no zmm arithmetic:\n{}", body.join("\n"));
+        assert!(
+            zmm > 0,
+            "AVX-512 clone has no zmm arithmetic:\n{}",
+            body.join("\n")
+        );
     }
     for body in instances(&funcs, "fuse2d::arch::x86_64::avx2") {
         let ymm = count(body, &arith, "%ymm");
         let zmm = count(body, &["zmm"], "%zmm");
-        assert!(ymm > 0 && zmm == 0, "AVX2 clone: {ymm} ymm arithmetic, {zmm} zmm uses");
+        assert!(
+            ymm > 0 && zmm == 0,
+            "AVX2 clone: {ymm} ymm arithmetic, {zmm} zmm uses"
+        );
     }
-    let sse = ["addp", "mulp", "subp", "divp", "sqrtp", "minp", "maxp", "cmpltp", "andp"];
+    let sse = [
+        "addp", "mulp", "subp", "divp", "sqrtp", "minp", "maxp", "cmpltp", "andp",
+    ];
     for body in instances(&funcs, "fuse2d::arch::x86_64::sse2") {
         let xmm = count(body, &sse, "%xmm");
         let wide = count(body, &["ymm", "zmm"], "mm");
-        assert!(xmm > 0 && wide == 0, "SSE2 path: {xmm} packed xmm ops, {wide} ymm/zmm uses");
+        assert!(
+            xmm > 0 && wide == 0,
+            "SSE2 path: {xmm} packed xmm ops, {wide} ymm/zmm uses"
+        );
     }
 }
 
@@ -129,6 +145,10 @@ fn aarch64_neon_path_uses_vector_registers() {
             .iter()
             .filter(|l| ops.iter().any(|m| l.contains(m)) && lanes.iter().any(|v| l.contains(v)))
             .count();
-        assert!(neon > 0, "NEON path has no vector arithmetic:\n{}", body.join("\n"));
+        assert!(
+            neon > 0,
+            "NEON path has no vector arithmetic:\n{}",
+            body.join("\n")
+        );
     }
 }

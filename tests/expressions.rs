@@ -5,7 +5,9 @@
 mod common;
 
 use common::{Bits, Layout, Operand, Rng, assert_bitwise_eq, specials, specials_f32};
-use fuse2d::{Config, Element, Error, Expr, Isa, Lanes, MatRef, Matrix, StoreMode, expr, reference};
+use fuse2d::{
+    Config, Element, Error, Expr, Isa, Lanes, MatRef, Matrix, StoreMode, expr, reference,
+};
 
 expr!(Hypot = |x, y| (x * x + y * y).sqrt());
 expr!(Clamp { lo, hi } = |x| x.max(lo).min(hi));
@@ -45,12 +47,9 @@ fn assert_exact<T: Bits, const N: usize>(
     for i in 0..got.rows() {
         for j in 0..got.cols() {
             let (g, w) = (got.get(i, j).unwrap(), want.get(i, j).unwrap());
-            let nan_input = ins.iter().any(|v| {
-                let x = v.get(i, j).unwrap();
-                x != x
-            });
-            let ok = if nan_input && w != w {
-                g != g
+            let nan_input = ins.iter().any(|v| is_nan(v.get(i, j).unwrap()));
+            let ok = if nan_input && is_nan(w) {
+                is_nan(g)
             } else {
                 g.bits() == w.bits()
             };
@@ -62,6 +61,12 @@ fn assert_exact<T: Bits, const N: usize>(
             );
         }
     }
+}
+
+/// NaN is the one value not equal to itself (generic over f32 and f64).
+#[allow(clippy::eq_op)]
+fn is_nan<T: PartialEq>(x: T) -> bool {
+    x != x
 }
 
 /// The configurations every expression is checked under: each ISA, 1 and 3
@@ -94,7 +99,11 @@ const LAYOUTS: [Layout; 6] = [
 
 /// Checks `e` bitwise against `reference::eval_into` for every config,
 /// every input layout (rotating through operands) and output layout.
-fn check_exact<T: Bits, E: Expr<T, N>, const N: usize>(e: &E, name: &str, mut fill: impl FnMut() -> T) {
+fn check_exact<T: Bits, E: Expr<T, N>, const N: usize>(
+    e: &E,
+    name: &str,
+    mut fill: impl FnMut() -> T,
+) {
     let (rows, cols) = (37, 29);
     for (k, &lin) in LAYOUTS.iter().enumerate() {
         let ins: Vec<Operand<T>> = (0..N)
@@ -141,7 +150,14 @@ fn user_expressions_are_bitwise_exact_f32() {
     };
     check_exact(&fuse2d::Flagship, "flagship f32", &mut f32s);
     check_exact(&Hypot, "hypot f32", &mut f32s);
-    check_exact(&Clamp { lo: -1.0f32, hi: 2.5 }, "clamp f32", &mut f32s);
+    check_exact(
+        &Clamp {
+            lo: -1.0f32,
+            hi: 2.5,
+        },
+        "clamp f32",
+        &mut f32s,
+    );
     check_exact(&Rational, "rational f32", &mut f32s);
     check_exact(&Mix4, "mix4 f32", &mut f32s);
 }
@@ -160,12 +176,21 @@ fn min_max_nan_and_signed_zero_rules() {
         (-0.0, 0.0, 0.0, 0.0),
         (0.0, -0.0, -0.0, -0.0),
         (1.0, 2.0, 1.0, 2.0),
-        (f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY),
+        (
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+        ),
     ];
     // 19 copies so every lane position and the tail see each case.
     let n = 19;
-    let xs: Vec<f64> = (0..n * cases.len()).map(|k| cases[k % cases.len()].0).collect();
-    let ys: Vec<f64> = (0..n * cases.len()).map(|k| cases[k % cases.len()].1).collect();
+    let xs: Vec<f64> = (0..n * cases.len())
+        .map(|k| cases[k % cases.len()].0)
+        .collect();
+    let ys: Vec<f64> = (0..n * cases.len())
+        .map(|k| cases[k % cases.len()].1)
+        .collect();
     let x = MatRef::from_slice(&xs, n, cases.len()).unwrap();
     let y = MatRef::from_slice(&ys, n, cases.len()).unwrap();
     for cfg in configs() {
@@ -174,8 +199,16 @@ fn min_max_nan_and_signed_zero_rules() {
         let hi = cfg.eval(&Max, [x, y]).unwrap();
         for (k, (&a, &b)) in lo.as_slice().iter().zip(hi.as_slice()).enumerate() {
             let (_, _, want_lo, want_hi) = cases[k % cases.len()];
-            assert_eq!(a.to_bits(), want_lo.to_bits(), "isa={isa} element {k}: min = {a:?}, want {want_lo:?}");
-            assert_eq!(b.to_bits(), want_hi.to_bits(), "isa={isa} element {k}: max = {b:?}, want {want_hi:?}");
+            assert_eq!(
+                a.to_bits(),
+                want_lo.to_bits(),
+                "isa={isa} element {k}: min = {a:?}, want {want_lo:?}"
+            );
+            assert_eq!(
+                b.to_bits(),
+                want_hi.to_bits(),
+                "isa={isa} element {k}: max = {b:?}, want {want_hi:?}"
+            );
         }
     }
 }
@@ -188,7 +221,9 @@ fn mul_add_contract() {
     let mut rng = Rng::new(3);
     let mut pos = || rng.normal().abs() + 1e-3;
     let (rows, cols) = (23, 41);
-    let ops: Vec<Matrix<f64>> = (0..3).map(|_| Matrix::from_fn(rows, cols, |_, _| pos())).collect();
+    let ops: Vec<Matrix<f64>> = (0..3)
+        .map(|_| Matrix::from_fn(rows, cols, |_, _| pos()))
+        .collect();
     let ins = [ops[0].as_ref(), ops[1].as_ref(), ops[2].as_ref()];
     let mut fused = Matrix::zeros(rows, cols);
     reference::eval_into(&Fma, ins, fused.as_mut()).unwrap();
@@ -196,17 +231,28 @@ fn mul_add_contract() {
     let unfused = Matrix::from_fn(rows, cols, |i, j| {
         ops[0].get(i, j).unwrap() * ops[1].get(i, j).unwrap() + ops[2].get(i, j).unwrap()
     });
-    assert_ne!(fused, unfused, "reference::eval_into should use a fused multiply-add");
+    assert_ne!(
+        fused, unfused,
+        "reference::eval_into should use a fused multiply-add"
+    );
     for cfg in configs() {
         let isa = cfg.resolve_isa().unwrap();
         let got = cfg.eval(&Fma, ins).unwrap();
         match isa {
             Isa::Avx2 | Isa::Avx512 | Isa::Neon => {
-                assert_bitwise_eq(got.as_ref(), fused.as_ref(), &format!("mul_add fused on {isa}"));
+                assert_bitwise_eq(
+                    got.as_ref(),
+                    fused.as_ref(),
+                    &format!("mul_add fused on {isa}"),
+                );
             }
             _ => {
                 approx::assert_ulps_eq!(got.as_slice(), fused.as_slice(), max_ulps = 1);
-                assert_bitwise_eq(got.as_ref(), unfused.as_ref(), &format!("mul_add unfused on {isa}"));
+                assert_bitwise_eq(
+                    got.as_ref(),
+                    unfused.as_ref(),
+                    &format!("mul_add unfused on {isa}"),
+                );
             }
         }
     }
@@ -223,7 +269,10 @@ fn broadcasting() {
     let scalar = 2.75;
     let row_b = MatRef::broadcast_row(&row, rows).unwrap();
     let col_b = MatRef::broadcast_col(&col, cols).unwrap();
-    let col_b2 = MatRef::from_slice(&col, rows, 1).unwrap().broadcast_to((rows, cols)).unwrap();
+    let col_b2 = MatRef::from_slice(&col, rows, 1)
+        .unwrap()
+        .broadcast_to((rows, cols))
+        .unwrap();
     let s_b = MatRef::broadcast_scalar(&scalar, rows, cols).unwrap();
     assert_eq!(col_b, col_b2);
     for (name, b) in [("row", row_b), ("col", col_b), ("scalar", s_b)] {
@@ -238,14 +287,21 @@ fn broadcasting() {
         let want = reference::fused(m.as_ref(), b).unwrap();
         for cfg in configs() {
             let got = cfg.fused(m.as_ref(), b).unwrap();
-            assert_bitwise_eq(got.as_ref(), want.as_ref(), &format!("{name} broadcast {cfg:?}"));
+            assert_bitwise_eq(
+                got.as_ref(),
+                want.as_ref(),
+                &format!("{name} broadcast {cfg:?}"),
+            );
         }
     }
     // NumPy's rule: only length-1 axes stretch.
     let short = MatRef::from_slice(&row[..3], 1, 3).unwrap();
     assert_eq!(
         short.broadcast_to((5, 4)).unwrap_err(),
-        Error::Broadcast { from: (1, 3), to: (5, 4) }
+        Error::Broadcast {
+            from: (1, 3),
+            to: (5, 4)
+        }
     );
     assert_eq!(
         short.broadcast_to((5, 4)).unwrap_err().to_string(),
@@ -276,9 +332,19 @@ fn special_values_through_user_expressions() {
     reference::eval_into(&Rational, [x, y, x], want_r.as_mut()).unwrap();
     for cfg in configs() {
         let got = cfg.eval(&Hypot, [x, y]).unwrap();
-        assert_exact(got.as_ref(), want.as_ref(), [x, y], &format!("hypot specials {cfg:?}"));
+        assert_exact(
+            got.as_ref(),
+            want.as_ref(),
+            [x, y],
+            &format!("hypot specials {cfg:?}"),
+        );
         let got = cfg.eval(&Rational, [x, y, x]).unwrap();
-        assert_exact(got.as_ref(), want_r.as_ref(), [x, y], &format!("rational specials {cfg:?}"));
+        assert_exact(
+            got.as_ref(),
+            want_r.as_ref(),
+            [x, y],
+            &format!("rational specials {cfg:?}"),
+        );
     }
 }
 
@@ -287,7 +353,9 @@ fn special_values_through_user_expressions() {
 fn generic_over_the_element_type() {
     fn run<T: Element>() -> Matrix<T> {
         let a = Matrix::from_fn(5, 9, |i, j| T::from_f64((i * 9 + j) as f64));
-        Config::new().eval(&Hypot, [a.as_ref(), a.as_ref()]).unwrap()
+        Config::new()
+            .eval(&Hypot, [a.as_ref(), a.as_ref()])
+            .unwrap()
     }
     assert_eq!(run::<f64>().get(4, 8), Some(44.0f64.hypot(44.0)));
     assert_eq!(run::<f32>().get(4, 8), Some((2.0f32 * 44.0 * 44.0).sqrt()));
