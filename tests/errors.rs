@@ -680,7 +680,19 @@ fn child_with_invalid_isa_cap() {
 #[test]
 fn invalid_isa_cap_is_reported() {
     let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
+    // Under an emulator (the aarch64 suite runs in qemu-user) the child must
+    // be started through it too: `FUSE2D_TEST_RUNNER="qemu-aarch64 -L ..."`.
+    let runner = std::env::var("FUSE2D_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(program) => {
+            let mut c = std::process::Command::new(program);
+            c.args(words).arg(&exe);
+            c
+        }
+        None => std::process::Command::new(&exe),
+    };
+    let out = cmd
         .args([
             "--exact",
             "child_with_invalid_isa_cap",
