@@ -1,39 +1,977 @@
-//! Short demo until the benchmarks issue makes this the full comparison.
+//! `fuse2d`: the PyData London 2014 talk's comparison, redone in Rust and
+//! measured against the memory roof of this machine.
+//!
+//! `cargo run --release` at the repository root runs it on 2000x2000 `f64`
+//! inputs; `cargo run --release -- --help` lists the flags. Results go to
+//! stdout (table, CSV or JSON), the progress bar to stderr.
 
+mod report;
+mod strategies;
+
+use std::process::ExitCode;
 use std::time::Instant;
 
-use fuse2d::{Isa, Matrix};
+use clap::{CommandFactory, Parser, ValueEnum, error::ErrorKind};
+use fuse2d::{CacheInfo, Config, Flagship, Isa, Matrix, Schedule, StoreMode};
+use indicatif::{ProgressBar, ProgressStyle};
 
-fn main() -> Result<(), fuse2d::Error> {
-    let n = 2000;
-    let a = Matrix::from_fn(n, n, |i, j| (i * n + j) as f64 * 1e-3);
-    let b = Matrix::from_fn(n, n, |i, j| 1.0 / (1.0 + (i + j) as f64));
-    println!(
-        "fuse2d: (a + b) * 2 + a * b on {n}x{n} f64; ISAs {:?}",
-        Isa::supported()
-    );
-    let reference = fuse2d::reference::fused(a.as_ref(), b.as_ref())?;
-    for &isa in Isa::supported() {
-        let cfg = fuse2d::Config::new().isa(isa);
-        let mut out = Matrix::zeros(n, n);
-        let mut times = Vec::new();
-        for _ in 0..7 {
-            let t = Instant::now();
-            cfg.fused_into(a.as_ref(), b.as_ref(), out.as_mut())?;
-            times.push(t.elapsed().as_secs_f64());
+use report::{Job, Machine, Results, RoofRow, StrategyRow, ThreadRow};
+use strategies::{Geometry, Operand, Real};
+
+/// The Python side of `--python`, run with `python3 -c`.
+const PYTHON_BENCH: &str = include_str!("python_bench.py");
+
+/// The largest thread count accepted on the command line.
+const MAX_THREADS: usize = 1024;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fuse2d",
+    version,
+    about = "The talk's comparison for out = (a + b) * 2 + a * b, measured on this machine",
+    long_about = "Runs the PyData London 2014 talk's comparison (NumPy, unfused passes, \
+the quadrant split on threads, Cython + OpenMP prange) redone in Rust with fuse2d, on \
+inputs made in memory, and measures it against the memory roof (a STREAM triad) of this \
+machine. Every timing is the median of --reps runs after one warm-up; every output is \
+checked bitwise against fuse2d::reference. Results go to stdout, a progress bar to stderr.",
+    allow_negative_numbers = true
+)]
+struct Args {
+    /// Matrix size, ROWSxCOLS (or N for NxN) [default: 2000x2000]
+    #[arg(long, value_name = "ROWSxCOLS", value_parser = parse_size, conflicts_with_all = ["rows", "cols"], allow_hyphen_values = true)]
+    size: Option<(usize, usize)>,
+
+    /// Number of rows [default: 2000]
+    #[arg(long, value_parser = parse_count, allow_hyphen_values = true)]
+    rows: Option<usize>,
+
+    /// Number of columns [default: 2000]
+    #[arg(long, value_parser = parse_count, allow_hyphen_values = true)]
+    cols: Option<usize>,
+
+    /// Thread counts for the speedup table, comma-separated, e.g. 1,2,4
+    /// [default: 1 to the number of cores]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_threads, allow_hyphen_values = true)]
+    threads: Vec<usize>,
+
+    /// Element type
+    #[arg(long, value_enum, default_value_t = Dtype::F64)]
+    dtype: Dtype,
+
+    /// Timed repetitions per measurement (after one warm-up); the median is reported
+    #[arg(long, value_name = "N", default_value_t = 31, value_parser = parse_count, allow_hyphen_values = true)]
+    reps: usize,
+
+    /// Highest instruction set to use: the per-ISA rows stop at it and the
+    /// multi-thread fuse2d rows use it (scalar, sse2, avx2, avx512, neon)
+    /// [default: the best this CPU has]
+    #[arg(long, value_parser = parse_isa)]
+    isa: Option<Isa>,
+
+    /// Store mode for the fuse2d rows [default: auto on one thread, and each
+    /// of auto, normal, streaming on all threads]
+    #[arg(long, value_enum)]
+    store: Option<Store>,
+
+    /// Memory layout of the operands
+    #[arg(long, value_enum, default_value_t = Layout::Contiguous)]
+    layout: Layout,
+
+    /// Output format on stdout
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+
+    /// Also time NumPy and numexpr through python3, when they import
+    #[arg(long)]
+    python: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Dtype {
+    /// 64-bit floats (the talk's double)
+    F64,
+    /// 32-bit floats
+    F32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Store {
+    /// Streaming stores when the output is large against the last-level cache (fuse2d::StoreMode::Auto)
+    Auto,
+    /// Ordinary stores
+    Normal,
+    /// Non-temporal stores
+    Streaming,
+}
+
+impl Store {
+    fn mode(self) -> StoreMode {
+        match self {
+            Store::Auto => StoreMode::Auto,
+            Store::Normal => StoreMode::Normal,
+            Store::Streaming => StoreMode::Streaming,
         }
-        times.sort_by(f64::total_cmp);
-        let med = times[times.len() / 2];
-        let same = out
-            .as_slice()
-            .iter()
-            .zip(reference.as_slice())
-            .all(|(x, y)| x.to_bits() == y.to_bits());
-        println!(
-            "{isa:>7}: median {:7.2} ms  {:6.1} GB/s  bitwise equal to reference: {same}",
-            med * 1e3,
-            (24 * n * n) as f64 / med / 1e9
-        );
     }
-    Ok(())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Layout {
+    /// a, b and out row-major and contiguous
+    Contiguous,
+    /// a, b and out are the top-left quadrant views of matrices twice the size
+    Quadrants,
+    /// b column-major, a and out row-major
+    #[value(name = "colmajor-b")]
+    ColmajorB,
+}
+
+impl Layout {
+    fn name(self) -> &'static str {
+        match self {
+            Layout::Contiguous => "contiguous",
+            Layout::Quadrants => "quadrants",
+            Layout::ColmajorB => "colmajor-b",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// A table for people
+    Table,
+    /// One CSV table (column `section` tells the parts apart)
+    Csv,
+    /// One JSON document
+    Json,
+}
+
+/// A count of at least 1.
+fn parse_count(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    if t.starts_with('-') {
+        return Err(format!(
+            "{s:?} is negative; it must be a whole number of at least 1"
+        ));
+    }
+    match t.parse::<usize>() {
+        Ok(0) => Err("it must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a whole number of at least 1")),
+    }
+}
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    let n = parse_count(s).map_err(|e| format!("thread count: {e}"))?;
+    if n > MAX_THREADS {
+        return Err(format!(
+            "thread count {n} is above the limit of {MAX_THREADS}"
+        ));
+    }
+    Ok(n)
+}
+
+/// `ROWSxCOLS`, or `N` for `NxN`.
+fn parse_size(s: &str) -> Result<(usize, usize), String> {
+    let t = s.trim().to_ascii_lowercase();
+    let (r, c) = match t.split_once('x') {
+        Some((r, c)) => (r, c),
+        None => (t.as_str(), t.as_str()),
+    };
+    let dim = |x: &str, what: &str| {
+        parse_count(x)
+            .map_err(|e| format!("{what} in {s:?}: {e} (expected ROWSxCOLS, e.g. 2000x2000)"))
+    };
+    let (rows, cols) = (dim(r, "rows")?, dim(c, "columns")?);
+    // Room for the quadrant layout (4x) of 8-byte elements.
+    if rows
+        .checked_mul(cols)
+        .and_then(|n| n.checked_mul(32))
+        .is_none_or(|b| b > isize::MAX as usize)
+    {
+        return Err(format!("{rows}x{cols} is too large to fit in memory"));
+    }
+    Ok((rows, cols))
+}
+
+fn parse_isa(s: &str) -> Result<Isa, String> {
+    s.parse::<Isa>().map_err(|_| {
+        format!("unknown instruction set {s:?} (expected one of: scalar, sse2, avx2, avx512, neon)")
+    })
+}
+
+/// Everything the run needs, resolved from the flags.
+struct Plan {
+    rows: usize,
+    cols: usize,
+    reps: usize,
+    layout: Layout,
+    /// The ISA of the multi-thread fuse2d rows and the thread table.
+    isa: Isa,
+    /// The per-ISA, one-thread rows.
+    isas: Vec<Isa>,
+    /// Store mode of the one-thread rows and the thread table.
+    store: StoreMode,
+    /// Store modes of the all-thread rows.
+    stores: Vec<StoreMode>,
+    /// Thread counts of the speedup table.
+    thread_list: Vec<usize>,
+    /// "All threads".
+    all: usize,
+    python: bool,
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn plan(args: &Args) -> Result<Plan, clap::Error> {
+    let usage = |msg: String| Args::command().error(ErrorKind::InvalidValue, msg);
+    if let Err(e) = Config::new().resolve_isa() {
+        return Err(usage(e.to_string()));
+    }
+    let supported = Isa::supported();
+    let isa = match args.isa {
+        None => Isa::detect(),
+        Some(isa) if isa.is_supported() => isa,
+        Some(isa) => {
+            let names: Vec<&str> = supported.iter().map(|i| i.name()).collect();
+            return Err(usage(format!(
+                "--isa {isa}: not available on this CPU{}; available here: {}",
+                if std::env::var_os(fuse2d::MAX_ISA_ENV).is_some() {
+                    format!(" under {}", fuse2d::MAX_ISA_ENV)
+                } else {
+                    String::new()
+                },
+                names.join(", ")
+            )));
+        }
+    };
+    let upto = supported.iter().position(|&i| i == isa).unwrap_or(0);
+    let (rows, cols) = args
+        .size
+        .unwrap_or((args.rows.unwrap_or(2000), args.cols.unwrap_or(2000)));
+    if args.size.is_none() {
+        parse_size(&format!("{rows}x{cols}")).map_err(usage)?;
+    }
+    let all = cores();
+    let mut thread_list = if args.threads.is_empty() {
+        (1..=all).collect()
+    } else {
+        args.threads.clone()
+    };
+    thread_list.dedup();
+    Ok(Plan {
+        rows,
+        cols,
+        reps: args.reps,
+        layout: args.layout,
+        isa,
+        isas: supported[..=upto].to_vec(),
+        store: args.store.map_or(StoreMode::Auto, Store::mode),
+        stores: match args.store {
+            Some(s) => vec![s.mode()],
+            None => vec![StoreMode::Auto, StoreMode::Normal, StoreMode::Streaming],
+        },
+        thread_list,
+        all,
+        python: args.python,
+    })
+}
+
+fn store_name(m: StoreMode) -> &'static str {
+    match m {
+        StoreMode::Auto => "auto",
+        StoreMode::Normal => "normal",
+        StoreMode::Streaming => "streaming",
+    }
+}
+
+fn median(ts: &mut [f64]) -> f64 {
+    ts.sort_by(f64::total_cmp);
+    let m = ts.len() / 2;
+    if ts.len() % 2 == 1 {
+        ts[m]
+    } else {
+        (ts[m - 1] + ts[m]) / 2.0
+    }
+}
+
+/// Times closures: one warm-up, then `reps` runs; the median in ms.
+struct Meter {
+    reps: usize,
+    bar: ProgressBar,
+}
+
+impl Meter {
+    fn time(&self, what: &str, f: impl FnMut()) -> f64 {
+        self.time_best(what, f).0
+    }
+
+    /// The median and the best time, in ms.
+    fn time_best(&self, what: &str, mut f: impl FnMut()) -> (f64, f64) {
+        self.bar.set_message(what.to_owned());
+        f();
+        let mut ts: Vec<f64> = (0..self.reps)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        self.bar.inc(1);
+        let best = ts.iter().copied().fold(f64::INFINITY, f64::min);
+        (median(&mut ts) * 1e3, best * 1e3)
+    }
+}
+
+/// True when `out` holds bitwise the reference result.
+fn matches<T: Real>(out: &Operand<T>, oracle: &Matrix<T>) -> bool {
+    let g = out.geo;
+    (0..g.rows)
+        .all(|i| (0..g.cols).all(|j| Some(out.get(i, j).bits()) == oracle.get(i, j).map(T::bits)))
+}
+
+fn run(args: &Args, plan: &Plan) -> Result<Results, String> {
+    match args.dtype {
+        Dtype::F64 => job::<f64>(plan, "f64"),
+        Dtype::F32 => job::<f32>(plan, "f32"),
+    }
+}
+
+fn alloc_error(what: &str) -> String {
+    format!("could not allocate memory for {what}; try a smaller --size")
+}
+
+/// The whole measurement for element type `T`.
+fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
+    let (started, cpu0) = (Instant::now(), cpu_times());
+    let (rows, cols) = (p.rows, p.cols);
+    let elems = rows * cols;
+    let elem_bytes = core::mem::size_of::<T>();
+    // a, b, out (4x for quadrant views), the oracle, 3 triad arrays and 3
+    // temporaries of the unfused strategy.
+    let arrays = if p.layout == Layout::Quadrants { 12 } else { 3 } + 1 + 3 + 3;
+    let needed = (arrays * elems).saturating_mul(elem_bytes);
+    if let Some(avail) = mem_available()
+        && needed > avail
+    {
+        return Err(format!(
+            "{rows}x{cols} {dtype} needs about {:.1} GB with layout {}, but only {:.1} GB of memory is available; try a smaller --size",
+            needed as f64 / 1e9,
+            p.layout.name(),
+            avail as f64 / 1e9
+        ));
+    }
+    let bytes_per_run = (3 * elem_bytes * elems) as f64;
+    let gbs = |ms: f64| bytes_per_run / (ms * 1e-3) / 1e9;
+
+    let steps = (if p.all > 1 { 4 } else { 2 })
+        + 4
+        + p.isas.len()
+        + p.stores.len()
+        + usize::from(!p.thread_list.contains(&1))
+        + 2 * p.thread_list.len()
+        + usize::from(p.python);
+    let bar = ProgressBar::new(steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {elapsed} {msg}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    let meter = Meter { reps: p.reps, bar };
+    meter.bar.set_message("making the inputs");
+
+    // The operands, in the requested layout.
+    let rm = Geometry::row_major(rows, cols);
+    let q = Geometry::top_left_quadrant(rows, cols);
+    let (ga, gb, go, len) = match p.layout {
+        Layout::Contiguous => (rm, rm, rm, 0),
+        Layout::Quadrants => (q, q, q, 4 * elems),
+        Layout::ColmajorB => (rm, Geometry::col_major(rows, cols), rm, 0),
+    };
+    let a = Operand::try_new(ga, len, |i, j| strategies::input_a::<T>(i, j, cols))
+        .ok_or_else(|| alloc_error("a"))?;
+    let b = Operand::try_new(gb, len, |i, j| strategies::input_b::<T>(i, j))
+        .ok_or_else(|| alloc_error("b"))?;
+    let mut out = Operand::try_new(go, len, |_, _| T::ZERO).ok_or_else(|| alloc_error("out"))?;
+    let mut oracle = Matrix::<T>::try_zeros(rows, cols).map_err(|e| e.to_string())?;
+    fuse2d::reference::fused_into(a.view(), b.view(), oracle.as_mut())
+        .map_err(|e| e.to_string())?;
+
+    let mut notes = Vec::new();
+
+    // The memory roof: triads over arrays of the job's byte size.
+    let roof = {
+        let n = (elems * elem_bytes).div_ceil(8);
+        let try_vec = |f: &dyn Fn(usize) -> f64| -> Result<Vec<f64>, String> {
+            let mut v = Vec::new();
+            v.try_reserve_exact(n)
+                .map_err(|_| alloc_error("the triad"))?;
+            v.extend((0..n).map(f));
+            Ok(v)
+        };
+        let mut ta = try_vec(&|_| 0.0)?;
+        let tb = try_vec(&|k| k as f64)?;
+        let tc = try_vec(&|k| 1.0 / (1.0 + k as f64))?;
+        let counts = if p.all > 1 { vec![1, p.all] } else { vec![1] };
+        let mut rows_out = Vec::new();
+        for &t in &counts {
+            for streaming in [true, false] {
+                let kernel = if streaming {
+                    strategies::triad_streaming
+                } else {
+                    strategies::triad_normal
+                };
+                let label = format!(
+                    "triad, {} stores, {t} thread(s)",
+                    if streaming { "streaming" } else { "normal" }
+                );
+                let (ms, best) = meter.time_best(&label, || {
+                    strategies::triad_threads(kernel, &mut ta, &tb, &tc, 3.0, t);
+                });
+                let rate = |ms: f64| (24 * n) as f64 / (ms * 1e-3) / 1e9;
+                rows_out.push(RoofRow {
+                    streaming,
+                    threads: t,
+                    median_ms: ms,
+                    gb_per_s: rate(ms),
+                    best_gb_per_s: rate(best),
+                });
+            }
+        }
+        std::hint::black_box(&ta);
+        rows_out
+    };
+    if !strategies::HAS_STREAMING_STORES {
+        notes.push(format!(
+            "no non-temporal stores on {}: the 'streaming' triad uses normal stores",
+            std::env::consts::ARCH
+        ));
+    }
+    let roof_for = |threads: usize| {
+        let want = if threads <= 1 { 1 } else { p.all };
+        roof.iter()
+            .find(|r| r.streaming && r.threads == want)
+            .map(|r| r.best_gb_per_s)
+    };
+
+    // One row per strategy.
+    let mut rows_out: Vec<StrategyRow> = Vec::new();
+    let measure = |meter: &Meter,
+                   out: &mut Operand<T>,
+                   row: StrategyRow,
+                   f: &mut dyn FnMut(&mut Operand<T>)|
+     -> StrategyRow {
+        out.clear();
+        let ms = meter.time(&row.name, || f(out));
+        std::hint::black_box(&out.data);
+        StrategyRow {
+            median_ms: ms,
+            gb_per_s: gbs(ms),
+            pct_of_roof: roof_for(row.threads).map(|r| 100.0 * gbs(ms) / r),
+            bitwise_equal: Some(matches(out, &oracle)),
+            ..row
+        }
+    };
+    let base = |id: &str, name: &str, threads: usize| StrategyRow {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        threads,
+        ..Default::default()
+    };
+    rows_out.push(measure(
+        &meter,
+        &mut out,
+        base("reference", "reference (fuse2d::reference)", 1),
+        &mut |o| {
+            fuse2d::reference::fused_into(a.view(), b.view(), o.view_mut())
+                .expect("shapes match by construction");
+        },
+    ));
+    rows_out.push(measure(
+        &meter,
+        &mut out,
+        base("naive", "naive loop (Vec indexing)", 1),
+        &mut |o| strategies::naive(&a, &b, o),
+    ));
+    rows_out.push(measure(
+        &meter,
+        &mut out,
+        base("unfused", "unfused + temporaries (NumPy)", 1),
+        &mut |o| strategies::unfused(&a, &b, o),
+    ));
+    rows_out.push(measure(
+        &meter,
+        &mut out,
+        base(
+            "quadrants",
+            "quadrants on 4 threads (talk)",
+            strategies::QUADRANT_THREADS,
+        ),
+        &mut |o| strategies::quadrant_threads(a.view(), b.view(), o.view_mut()),
+    ));
+
+    let fuse_row = |meter: &Meter,
+                    out: &mut Operand<T>,
+                    cfg: Config,
+                    isa: Isa,
+                    threads: usize,
+                    store: StoreMode|
+     -> Result<StrategyRow, String> {
+        let rep = cfg
+            .run(&Flagship, [a.view(), b.view()], out.view_mut())
+            .map_err(|e| e.to_string())?;
+        let store_label = match store {
+            StoreMode::Auto => format!(
+                "auto ({})",
+                if rep.streaming { "streaming" } else { "normal" }
+            ),
+            m => store_name(m).to_owned(),
+        };
+        let mut row = base("fuse2d", "fuse2d", threads);
+        row.isa = Some(isa.name().to_owned());
+        row.store = Some(store_label);
+        row.name = format!("fuse2d {} {}t {}", isa.name(), threads, store_name(store));
+        let mut r = measure(meter, out, row, &mut |o| {
+            cfg.fused_into(a.view(), b.view(), o.view_mut())
+                .expect("the same configuration ran above");
+        });
+        r.name = "fuse2d".to_owned();
+        Ok(r)
+    };
+    for &isa in &p.isas {
+        let cfg = Config::new().isa(isa).threads(1).store(p.store);
+        let r = fuse_row(&meter, &mut out, cfg, isa, 1, p.store)?;
+        rows_out.push(r);
+    }
+    for &store in &p.stores {
+        let cfg = Config::new().isa(p.isa).threads(p.all).store(store);
+        let r = fuse_row(&meter, &mut out, cfg, p.isa, p.all, store)?;
+        rows_out.push(r);
+    }
+
+    // The talk's "Speedup / Threads" table: the base is fuse2d on 1 thread
+    // (the list's own 1-thread static row when it has one, as the talk's
+    // table starts at 1.0).
+    let reference_ms = rows_out[0].median_ms;
+    let mut measured = Vec::new();
+    for &t in &p.thread_list {
+        let mut ms = [0.0; 2];
+        let mut ok = true;
+        for (k, sched) in [Schedule::Static, Schedule::Dynamic]
+            .into_iter()
+            .enumerate()
+        {
+            let cfg = Config::new()
+                .isa(p.isa)
+                .threads(t)
+                .store(p.store)
+                .schedule(sched);
+            out.clear();
+            cfg.fused_into(a.view(), b.view(), out.view_mut())
+                .map_err(|e| e.to_string())?;
+            ms[k] = meter.time(&format!("fuse2d, {t} threads, {sched:?}"), || {
+                cfg.fused_into(a.view(), b.view(), out.view_mut())
+                    .expect("the same configuration ran above");
+            });
+            ok &= matches(&out, &oracle);
+        }
+        measured.push((t, ms, ok));
+    }
+    let base_ms = match measured.iter().find(|(t, ..)| *t == 1) {
+        Some((_, ms, _)) => ms[0],
+        None => {
+            let cfg1 = Config::new().isa(p.isa).threads(1).store(p.store);
+            meter.time("fuse2d, 1 thread (thread-table base)", || {
+                cfg1.fused_into(a.view(), b.view(), out.view_mut())
+                    .expect("the one-thread configuration ran above");
+            })
+        }
+    };
+    let thread_rows: Vec<ThreadRow> = measured
+        .into_iter()
+        .map(|(t, ms, ok)| ThreadRow {
+            threads: t,
+            static_ms: ms[0],
+            static_speedup: base_ms / ms[0],
+            dynamic_ms: ms[1],
+            dynamic_speedup: base_ms / ms[1],
+            static_gb_per_s: gbs(ms[0]),
+            static_vs_reference: reference_ms / ms[0],
+            bitwise_equal: ok,
+            talk: report::talk_speedup(t),
+        })
+        .collect();
+
+    if p.python {
+        meter.bar.set_message("NumPy / numexpr (python3)");
+        match python_rows::<T>(p, &oracle) {
+            Ok((rows, mut more)) => {
+                for (id, name, threads, ms, ok) in rows {
+                    let mut r = base(id, name, threads);
+                    r.median_ms = ms;
+                    r.gb_per_s = gbs(ms);
+                    r.pct_of_roof = roof_for(threads).map(|x| 100.0 * gbs(ms) / x);
+                    r.bitwise_equal = ok;
+                    rows_out.push(r);
+                }
+                notes.append(&mut more);
+            }
+            Err(e) => notes.push(e),
+        }
+        meter.bar.inc(1);
+    }
+    meter.bar.finish_and_clear();
+
+    let unfused_ms = rows_out
+        .iter()
+        .find(|r| r.id == "unfused")
+        .map(|r| r.median_ms);
+    for r in &mut rows_out {
+        r.speedup_vs_unfused = unfused_ms.map(|u| u / r.median_ms);
+    }
+    if rows_out.iter().any(|r| r.bitwise_equal == Some(false))
+        || thread_rows.iter().any(|t| !t.bitwise_equal)
+    {
+        notes.push("some outputs differ from fuse2d::reference (bitwise = NO)".to_owned());
+    }
+    notes.push(
+        "unfused = NumPy's evaluation: t1 = a + b, t2 = t1 * 2, t3 = a * b, out = t2 + t3, \
+         one full pass each, three temporaries allocated per call"
+            .to_owned(),
+    );
+    if p.all < strategies::QUADRANT_THREADS {
+        notes.push(format!(
+            "the quadrant split runs 4 threads on {} core(s), as the talk's num_threads=4 did",
+            p.all
+        ));
+    }
+    match p.layout {
+        Layout::Contiguous => {}
+        Layout::Quadrants => notes.push(format!(
+            "layout quadrants: a, b and out are the top-left {rows}x{cols} views of {}x{} row-major matrices",
+            2 * rows,
+            2 * cols
+        )),
+        Layout::ColmajorB => notes.push(
+            "layout colmajor-b: b is column-major, a and out row-major".to_owned(),
+        ),
+    }
+    if elem_bytes != 8 {
+        notes.push(format!(
+            "{dtype}: {} bytes per element counted; the roof triads run on f64 arrays of the same size in bytes",
+            3 * elem_bytes
+        ));
+    }
+
+    if let (Some(c0), Some(c1)) = (cpu0, cpu_times()) {
+        // Ticks are USER_HZ = 100 per second on Linux.
+        let capacity = started.elapsed().as_secs_f64() * 100.0 * p.all as f64;
+        let others = (c1.0 - c0.0).saturating_sub(c1.1 - c0.1) as f64;
+        if capacity > 0.0 && others / capacity > 0.2 {
+            notes.push(format!(
+                "other processes used about {:.0}% of the CPUs while this ran: expect noisy numbers",
+                100.0 * others / capacity
+            ));
+        }
+    }
+
+    let m = CacheInfo::get();
+    Ok(Results {
+        machine: Machine {
+            arch: std::env::consts::ARCH.to_owned(),
+            isa_detected: Isa::detect().name().to_owned(),
+            isa_supported: Isa::supported()
+                .iter()
+                .map(|i| i.name().to_owned())
+                .collect(),
+            l1: m.l1,
+            l2: m.l2,
+            l3: m.l3,
+            cores: p.all,
+            rayon_threads: rayon::current_num_threads(),
+        },
+        job: Job {
+            rows,
+            cols,
+            dtype: dtype.to_owned(),
+            layout: p.layout.name().to_owned(),
+            reps: p.reps,
+            bytes_per_element: 3 * elem_bytes,
+            isa: p.isa.name().to_owned(),
+            threads_all: p.all,
+        },
+        roof,
+        strategies: rows_out,
+        base_1thread_ms: base_ms,
+        threads: thread_rows,
+        notes,
+    })
+}
+
+/// `MemAvailable` from `/proc/meminfo` in bytes (Linux only).
+fn mem_available() -> Option<usize> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// CPU time in ticks: `(busy time of the whole machine, time of this
+/// process)`, from `/proc` (Linux only), to tell when other work disturbed
+/// the measurements.
+fn cpu_times() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let cpu: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal ...
+    let busy = cpu.iter().take(8).sum::<u64>() - cpu.get(3)? - cpu.get(4)?;
+    let me = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the `(comm)`: state is field 3, utime 14, stime 15.
+    let rest: Vec<&str> = me.rsplit_once(')')?.1.split_whitespace().collect();
+    let ours = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
+    Some((busy, ours))
+}
+
+/// One row from Python: id, name, threads, median ms, bitwise equal.
+type PyRow = (&'static str, &'static str, usize, f64, Option<bool>);
+
+/// Runs the embedded Python script; rows for what imported, notes for the rest.
+fn python_rows<T: Real>(p: &Plan, oracle: &Matrix<T>) -> Result<(Vec<PyRow>, Vec<String>), String> {
+    let prefix = std::env::temp_dir().join(format!("fuse2d-cli-{}", std::process::id()));
+    let prefix = prefix.to_string_lossy().into_owned();
+    let output = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(PYTHON_BENCH)
+        .args([
+            p.rows.to_string(),
+            p.cols.to_string(),
+            p.reps.to_string(),
+            T::NUMPY.to_owned(),
+            p.layout.name().to_owned(),
+            p.all.to_string(),
+            prefix.clone(),
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("--python: could not run python3 ({e}); NumPy rows skipped"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    for line in stdout.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        match f.as_slice() {
+            [which @ ("numpy" | "numexpr"), secs, threads] => {
+                let (Ok(secs), Ok(threads)) = (secs.parse::<f64>(), threads.parse::<usize>())
+                else {
+                    notes.push(format!("--python: unreadable line {line:?}"));
+                    continue;
+                };
+                let path = format!("{prefix}.{which}.bin");
+                let ok = std::fs::read(&path).ok().map(|bytes| {
+                    let size = core::mem::size_of::<T>();
+                    bytes.len() == std::mem::size_of_val(oracle.as_slice())
+                        && bytes
+                            .chunks_exact(size)
+                            .zip(oracle.as_slice())
+                            .all(|(c, &r)| T::from_le(c).map(T::bits) == Some(r.bits()))
+                });
+                let _ = std::fs::remove_file(&path);
+                let (id, name) = if *which == "numpy" {
+                    ("numpy", "NumPy (a + b) * 2 + a * b")
+                } else {
+                    ("numexpr", "numexpr.evaluate")
+                };
+                rows.push((id, name, threads, secs * 1e3, ok));
+            }
+            [missing, ..] if missing.ends_with("-missing") => {
+                let what = missing.trim_end_matches("-missing");
+                notes.push(format!(
+                    "--python: {what} is not importable by python3; its row is skipped"
+                ));
+            }
+            _ => {}
+        }
+    }
+    if !output.status.success() {
+        let err = String::from_utf8_lossy(&output.stderr);
+        let last = err.lines().last().unwrap_or("").to_owned();
+        notes.push(format!(
+            "--python: python3 failed ({}): {last}",
+            output.status
+        ));
+    }
+    if p.layout != Layout::Contiguous && !rows.is_empty() {
+        notes.push(format!(
+            "NumPy/numexpr rows use the same {} layout (NumPy views)",
+            p.layout.name()
+        ));
+    }
+    Ok((rows, notes))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let plan = match plan(&args) {
+        Ok(p) => p,
+        Err(e) => e.exit(),
+    };
+    match run(&args, &plan) {
+        Ok(results) => {
+            let text = match args.format {
+                Format::Table => report::table(&results),
+                Format::Csv => report::csv(&results),
+                Format::Json => report::json(&results),
+            };
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fuse2d: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("fuse2d").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("2000x2000"), Ok((2000, 2000)));
+        assert_eq!(parse_size("3X5"), Ok((3, 5)));
+        assert_eq!(parse_size(" 7 "), Ok((7, 7)));
+        for bad in ["0x5", "5x0", "-5x3", "5x-3", "axb", "5x", "x5", "", "1e3x2"] {
+            assert!(parse_size(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(parse_size("-5x3").unwrap_err().contains("negative"));
+        assert!(parse_size("4000000000x4000000000").is_err());
+    }
+
+    #[test]
+    fn flags_parse() {
+        let a = parse(&[]).unwrap();
+        assert_eq!(a.reps, 11);
+        assert_eq!(a.dtype, Dtype::F64);
+        assert_eq!(a.layout, Layout::Contiguous);
+        assert_eq!(a.format, Format::Table);
+        let a = parse(&[
+            "--size",
+            "10x20",
+            "--threads",
+            "1,2,4",
+            "--reps",
+            "3",
+            "--dtype",
+            "f32",
+            "--isa",
+            "scalar",
+            "--store",
+            "streaming",
+            "--layout",
+            "colmajor-b",
+            "--format",
+            "json",
+            "--python",
+        ])
+        .unwrap();
+        assert_eq!(a.size, Some((10, 20)));
+        assert_eq!(a.threads, vec![1, 2, 4]);
+        assert_eq!(a.reps, 3);
+        assert_eq!(a.dtype, Dtype::F32);
+        assert_eq!(a.isa, Some(Isa::Scalar));
+        assert_eq!(a.store, Some(Store::Streaming));
+        assert_eq!(a.layout, Layout::ColmajorB);
+        assert_eq!(a.format, Format::Json);
+        assert!(a.python);
+        let a = parse(&["--rows", "3", "--cols", "4"]).unwrap();
+        assert_eq!((a.rows, a.cols), (Some(3), Some(4)));
+    }
+
+    #[test]
+    fn bad_flags_are_rejected() {
+        for bad in [
+            &["--size", "-5x3"][..],
+            &["--rows", "-5"],
+            &["--rows", "0"],
+            &["--cols", "x"],
+            &["--threads", "0"],
+            &["--threads", "1,0"],
+            &["--threads", "2000"],
+            &["--reps", "0"],
+            &["--isa", "avx9000"],
+            &["--dtype", "f16"],
+            &["--store", "fast"],
+            &["--layout", "diagonal"],
+            &["--format", "xml"],
+            &["--size", "4x4", "--rows", "3"],
+            &["--frobnicate"],
+        ] {
+            let e = parse(bad).expect_err(&format!("{bad:?} accepted"));
+            assert_eq!(e.exit_code(), 2, "{bad:?}");
+            assert!(!e.to_string().is_empty());
+        }
+        let e = parse(&["--isa", "avx9000"]).unwrap_err().to_string();
+        assert!(e.contains("avx512"), "{e}");
+    }
+
+    #[test]
+    fn plan_defaults() {
+        let p = plan(&parse(&[]).unwrap()).unwrap();
+        assert_eq!((p.rows, p.cols), (2000, 2000));
+        assert_eq!(p.isa, Isa::detect());
+        assert_eq!(p.isas, Isa::supported());
+        assert_eq!(p.stores.len(), 3);
+        assert_eq!(p.thread_list, (1..=cores()).collect::<Vec<_>>());
+        let p = plan(&parse(&["--isa", "scalar", "--rows", "7"]).unwrap()).unwrap();
+        assert_eq!(p.isas, vec![Isa::Scalar]);
+        assert_eq!((p.rows, p.cols), (7, 2000));
+    }
+
+    #[test]
+    fn small_run_is_bitwise_everywhere() {
+        for layout in ["contiguous", "quadrants", "colmajor-b"] {
+            for dtype in ["f64", "f32"] {
+                let args = parse(&[
+                    "--size",
+                    "33x17",
+                    "--reps",
+                    "1",
+                    "--threads",
+                    "1,3",
+                    "--layout",
+                    layout,
+                    "--dtype",
+                    dtype,
+                ])
+                .unwrap();
+                let p = plan(&args).unwrap();
+                let r = run(&args, &p).unwrap();
+                assert!(!r.strategies.is_empty());
+                for s in &r.strategies {
+                    assert_eq!(
+                        s.bitwise_equal,
+                        Some(true),
+                        "{} on {layout} {dtype}",
+                        s.name
+                    );
+                }
+                assert!(r.threads.iter().all(|t| t.bitwise_equal));
+                // Every format renders.
+                assert!(report::table(&r).contains("speedup / threads"));
+                assert!(report::json(&r).starts_with('{'));
+                assert!(report::csv(&r).starts_with(report::CSV_HEADER));
+            }
+        }
+    }
 }
