@@ -23,6 +23,9 @@ const PYTHON_BENCH: &str = include_str!("python_bench.py");
 
 /// The largest thread count accepted on the command line.
 const MAX_THREADS: usize = 1024;
+/// Timed repetitions per measurement when `--reps` is not given: enough for
+/// a stable median on a shared machine, under a second per row at 2000x2000.
+const DEFAULT_REPS: usize = 31;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -59,7 +62,7 @@ struct Args {
     dtype: Dtype,
 
     /// Timed repetitions per measurement (after one warm-up); the median is reported
-    #[arg(long, value_name = "N", default_value_t = 31, value_parser = parse_count, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_REPS, value_parser = parse_count, allow_hyphen_values = true)]
     reps: usize,
 
     /// Highest instruction set to use: the per-ISA rows stop at it and the
@@ -861,7 +864,7 @@ mod tests {
     #[test]
     fn flags_parse() {
         let a = parse(&[]).unwrap();
-        assert_eq!(a.reps, 11);
+        assert_eq!(a.reps, DEFAULT_REPS);
         assert_eq!(a.dtype, Dtype::F64);
         assert_eq!(a.layout, Layout::Contiguous);
         assert_eq!(a.format, Format::Table);
