@@ -147,7 +147,8 @@ impl Config {
     }
 
     /// Tile size in elements, instead of the cache-derived default (mixed
-    /// layouts use square tiles of about this many elements). `0` is an
+    /// layouts use strips of at most 64 rows of about this many elements).
+    /// `0` is an
     /// [`Error::InvalidConfig`] when used.
     pub fn tile_elems(mut self, elems: usize) -> Self {
         self.tile_elems = Some(elems);
@@ -225,7 +226,7 @@ impl Config {
             };
         let tile = self
             .tile_elems
-            .unwrap_or_else(|| default_tile_elems::<T, N>(shape));
+            .unwrap_or_else(|| default_tile_elems(&block, shape));
         let grid = Grid::new(&block, shape, tile);
         let big = block.len() >= self.serial_threshold.unwrap_or(DEFAULT_SERIAL_THRESHOLD)
             && grid.count() > 1;

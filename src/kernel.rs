@@ -7,6 +7,7 @@
 use core::array;
 use core::mem::MaybeUninit;
 
+use crate::cache::CacheInfo;
 use crate::expr::Expr;
 use crate::plan::Block;
 use crate::simd::{Element, MAX_LANES, Vector};
@@ -80,42 +81,90 @@ where
             S::fence();
         }
     } else {
-        // Pack buffers, allocated once per block (a tile: thousands of
-        // elements), only for the operands that need them.
-        let mut bufs: [Vec<MaybeUninit<T>>; N] =
-            array::from_fn(|k| Vec::with_capacity(if b.in_cs[k] == 1 { 0 } else { PACK * PACK }));
-        let mut row_buf = Vec::with_capacity(if b.out_cs == 1 { 0 } else { PACK });
-        for r0 in (0..b.rows).step_by(PACK) {
-            for c0 in (0..b.cols).step_by(PACK) {
-                let t = b.tile(r0, PACK.min(b.rows - r0), c0, PACK.min(b.cols - c0));
+        let pack = Pack::new::<T, N>(b);
+        // Pack buffers, allocated once per block (a tile of the parallel
+        // grid), only for the operands that need them.
+        let mut bufs: [Vec<MaybeUninit<T>>; N] = array::from_fn(|k| {
+            Vec::with_capacity(if b.in_cs[k] == 1 { 0 } else { pack.capacity() })
+        });
+        let mut row_buf = Vec::with_capacity(if b.out_cs == 1 { 0 } else { pack.cols });
+        for r0 in (0..b.rows).step_by(PACK_ROWS) {
+            for c0 in (0..b.cols).step_by(pack.cols) {
+                let t = b.tile(
+                    r0,
+                    PACK_ROWS.min(b.rows - r0),
+                    c0,
+                    pack.cols.min(b.cols - c0),
+                );
                 // SAFETY: a sub-tile of a valid block is a valid block of at
-                // most `PACK x PACK`; the buffers have the capacities
-                // `packed_tile` needs.
-                unsafe { packed_tile::<T, V, E, N>(e, &t, &mut bufs, &mut row_buf) };
+                // most `PACK_ROWS x pack.cols`; the buffers have the
+                // capacities `packed_tile` needs.
+                unsafe { packed_tile::<T, V, E, N>(e, &t, pack, &mut bufs, &mut row_buf) };
             }
         }
     }
 }
 
-/// Side of the sub-tiles that non-unit-stride operands are packed in:
-/// `PACK * PACK` f64 elements are 32 KiB, one L1.
-pub(crate) const PACK: usize = 64;
+/// Rows of the strips that operands with a non-unit inner stride are packed
+/// in. A column-major operand is then read in runs of `PACK_ROWS` elements
+/// (8 cache lines of f64) while the row-major ones and the output are read
+/// and written in long row runs, which the hardware prefetchers follow.
+pub(crate) const PACK_ROWS: usize = 64;
 
-/// A block of at most `PACK x PACK` elements where some operand has a
-/// non-unit inner stride: each such input is first copied, in its own memory
-/// order, into a contiguous row-major buffer (a transpose in L1, for a
-/// column-major input), then every row runs the same vector code as the
-/// contiguous case; a strided output is computed into a row buffer and
-/// scattered.
+/// The shape of the packed strips of one block.
+#[derive(Clone, Copy)]
+pub(crate) struct Pack {
+    /// Columns per strip: a multiple of 64, at least 64.
+    pub cols: usize,
+    /// Row stride of the pack buffers, in elements: `cols` plus one cache
+    /// line, so the column-order writes of a transposing pack do not all
+    /// fall in the same L1 set (a power-of-two stride measured 2x slower).
+    pub stride: usize,
+}
+
+impl Pack {
+    /// The strip shape for a block of `N` inputs of `T`, some of them strided.
+    pub(crate) fn new<T, const N: usize>(b: &Block<T, N>) -> Pack {
+        let packed = b.in_cs.iter().filter(|&&s| s != 1).count().max(1);
+        let size = core::mem::size_of::<T>();
+        // The strips of all packed operands together fill L2: wide strips
+        // mean long row runs for the other operands (measured at 2000x2000
+        // with `b` column-major: L2/4 ran 1.5x, L2/2 1.1x the time of L2).
+        let cols = (CacheInfo::get().l2 / (packed * PACK_ROWS * size)) / 64 * 64;
+        Pack {
+            cols: cols.max(64),
+            stride: cols.max(64) + 64 / size,
+        }
+    }
+
+    /// Elements of one operand's pack buffer.
+    fn capacity(self) -> usize {
+        PACK_ROWS * self.stride
+    }
+
+    /// The default tile of the parallel grid for mixed layouts: one strip.
+    pub(crate) fn tile_elems<T, const N: usize>(b: &Block<T, N>) -> usize {
+        PACK_ROWS * Pack::new(b).cols
+    }
+}
+
+/// A block of at most `PACK_ROWS x pack.cols` elements where some operand
+/// has a non-unit inner stride: each such input is first copied, in its own
+/// memory order, into a contiguous row-major buffer (a transpose through L1
+/// and L2, for a column-major input), then every row runs the same vector
+/// code as the contiguous case; a strided output is computed into a row
+/// buffer and scattered.
 ///
 /// # Safety
-/// `t` upholds the block invariants and has at most `PACK` rows and
-/// columns; `bufs[k]` has capacity `PACK * PACK` for every input with a
-/// non-unit inner stride, and `row_buf` capacity `PACK` if the output has one.
+/// `t` upholds the block invariants and has at most `PACK_ROWS` rows and
+/// `pack.cols` columns; `bufs[k]` has capacity `pack.capacity()` for every
+/// input with a non-unit inner stride, and `row_buf` capacity `pack.cols` if
+/// the output has one.
 #[inline(always)]
 unsafe fn packed_tile<T, V, E, const N: usize>(
     e: &E,
     t: &Block<T, N>,
+    pack: Pack,
     bufs: &mut [Vec<MaybeUninit<T>>; N],
     row_buf: &mut Vec<MaybeUninit<T>>,
 ) where
@@ -130,23 +179,20 @@ unsafe fn packed_tile<T, V, E, const N: usize>(
             continue;
         }
         let buf = bufs[k].spare_capacity_mut().as_mut_ptr().cast::<T>();
-        let (src, rs, cs) = (t.ins[k], t.in_rs[k], t.in_cs[k]);
-        let copy = |r: usize, c: usize| {
-            // SAFETY: `(r, c)` is inside the tile (block invariants), and
-            // `r * PACK + c < PACK * PACK`, inside the buffer's capacity.
-            unsafe {
-                buf.add(r * PACK + c)
-                    .write(*src.offset(r as isize * rs + c as isize * cs))
-            }
+        // SAFETY: forwarded: the tile is valid and `buf` has the capacity.
+        unsafe {
+            pack_operand(
+                buf,
+                pack.stride,
+                t.ins[k],
+                t.in_rs[k],
+                t.in_cs[k],
+                t.rows,
+                t.cols,
+            )
         };
-        // Read in the operand's own memory order.
-        if rs.unsigned_abs() < cs.unsigned_abs() {
-            (0..t.cols).for_each(|c| (0..t.rows).for_each(|r| copy(r, c)));
-        } else {
-            (0..t.rows).for_each(|r| (0..t.cols).for_each(|c| copy(r, c)));
-        }
         ins[k] = buf.cast_const();
-        in_rs[k] = PACK as isize;
+        in_rs[k] = pack.stride as isize;
     }
     for i in 0..t.rows as isize {
         let row: [*const T; N] = array::from_fn(|k| ins[k].wrapping_offset(i * in_rs[k]));
@@ -166,6 +212,43 @@ unsafe fn packed_tile<T, V, E, const N: usize>(
                 }
             }
         }
+    }
+}
+
+/// Copies the `rows x cols` elements at `src` (strides `rs`, `cs`) into
+/// `buf`, row-major with row stride `stride`, reading `src` in its own
+/// memory order.
+///
+/// Not inlined into the SIMD clones: it is a copy, bound by the strided
+/// reads, and inside an AVX-512 clone LLVM turns the column-order writes
+/// into `vscatterqpd`, which is slow on current cores.
+///
+/// # Safety
+/// Every `(r, c)` with `r < rows`, `c < cols` is readable at
+/// `src + r * rs + c * cs`; `buf` is writable for `rows * stride` elements,
+/// `cols <= stride`.
+#[inline(never)]
+unsafe fn pack_operand<T: Copy>(
+    buf: *mut T,
+    stride: usize,
+    src: *const T,
+    rs: isize,
+    cs: isize,
+    rows: usize,
+    cols: usize,
+) {
+    let copy = |r: usize, c: usize| {
+        // SAFETY: `(r, c)` is inside the tile, and `r * stride + c <
+        // rows * stride`, inside the buffer (the function's contract).
+        unsafe {
+            buf.add(r * stride + c)
+                .write(*src.offset(r as isize * rs + c as isize * cs))
+        }
+    };
+    if rs.unsigned_abs() < cs.unsigned_abs() {
+        (0..cols).for_each(|c| (0..rows).for_each(|r| copy(r, c)));
+    } else {
+        (0..rows).for_each(|r| (0..cols).for_each(|c| copy(r, c)));
     }
 }
 

@@ -13,7 +13,7 @@ use crate::arch;
 use crate::cache::CacheInfo;
 use crate::expr::Expr;
 use crate::isa::Isa;
-use crate::kernel::PACK;
+use crate::kernel::{PACK_ROWS, Pack};
 use crate::plan::Block;
 use crate::simd::Element;
 
@@ -42,7 +42,8 @@ pub(crate) enum Shape {
     /// rows (or pieces of one long row), sized for L2.
     Streaming,
     /// Some operand crosses the inner axis (e.g. column-major `b` with a
-    /// row-major output): square tiles, so both access orders stay in cache.
+    /// row-major output): strips of `PACK_ROWS` rows, packed in L2 by the
+    /// kernel, so the strided operand is read in runs and the others in rows.
     Mixed,
 }
 
@@ -56,20 +57,15 @@ pub(crate) struct Grid {
     nc: usize,
 }
 
-/// Default tile size in elements for row tiles: enough of every operand to
-/// fill about half of L2, at least 4096 elements.
-pub(crate) fn default_tile_elems<T, const N: usize>(shape: Shape) -> usize {
+/// Default tile size in elements: for row tiles, enough of every operand to
+/// fill about half of L2, at least 4096 elements; for mixed layouts, one
+/// packed strip (`kernel::Pack`).
+pub(crate) fn default_tile_elems<T, const N: usize>(b: &Block<T, N>, shape: Shape) -> usize {
     let c = CacheInfo::get();
     let per_elem = core::mem::size_of::<T>() * (N + 1);
     match shape {
         Shape::Streaming => (c.l2 / 2 / per_elem).max(4096),
-        // Square tiles of 2 x 2 packed sub-tiles (`kernel::PACK`): the
-        // kernel packs 64 x 64 pieces in L1 (32 KiB per f64 operand); the
-        // tile size only sets how finely threads share the work. Measured at
-        // 2000x2000 with `b` column-major: sub-tile sides of 32..256 and
-        // panel shapes all ran within noise of each other, bound by the
-        // transposing read of `b` (see docs/performance.md).
-        Shape::Mixed => (2 * PACK) * (2 * PACK),
+        Shape::Mixed => Pack::tile_elems(b),
     }
 }
 
@@ -82,9 +78,11 @@ impl Grid {
                 (1, tile_elems.next_multiple_of(64).min(b.cols))
             }
             Shape::Streaming => ((tile_elems / b.cols).max(1), b.cols),
+            // Strips of `PACK_ROWS` rows (fewer for small tile sizes, so
+            // tests can force many tiles), as wide as the tile size allows.
             Shape::Mixed => {
-                let side = tile_elems.isqrt().max(1);
-                (side.min(b.rows), side.min(b.cols))
+                let rows = PACK_ROWS.min(tile_elems).min(b.rows);
+                (rows, (tile_elems / rows).clamp(1, b.cols))
             }
         };
         Grid {

@@ -140,6 +140,42 @@ fn every_isa_and_layout_in_parallel() {
     }
 }
 
+/// Mixed layouts wider than one packed strip (2048 f64 columns with one
+/// strided input on a 1 MiB L2, fewer with two) and taller than its 64 rows:
+/// the kernel walks several strips inside one tile (a single huge tile,
+/// serial) and the grid cuts strips across threads (default tiles).
+#[test]
+fn mixed_layouts_across_several_packed_strips() {
+    let shape = (131, 4500);
+    for &isa in Isa::supported() {
+        for (la, lb, lo) in [
+            (Layout::RowMajor, Layout::ColMajor, Layout::RowMajor),
+            (
+                Layout::ColMajor,
+                Layout::ColPadded { pad: 3 },
+                Layout::RowMajor,
+            ),
+            (Layout::RowMajor, Layout::RowMajor, Layout::Transposed),
+            (
+                Layout::NegColMajor { pad: 1 },
+                Layout::Padded { pad: 1, offset: 1 },
+                Layout::RowMajor,
+            ),
+        ] {
+            let (a, b) = operands(shape, la, lb, 11);
+            for threads in [1, 2, 3] {
+                for tile in [None, Some(usize::MAX)] {
+                    let mut cfg = Config::new().isa(isa).threads(threads).serial_threshold(0);
+                    if let Some(t) = tile {
+                        cfg = cfg.tile_elems(t);
+                    }
+                    check(&cfg, &a, &b, lo, "strips");
+                }
+            }
+        }
+    }
+}
+
 /// The talk's quadrants as inputs and outputs, 2000x2000, each thread count
 /// the talk used, both schedules.
 #[test]
