@@ -8,6 +8,7 @@
 mod report;
 mod strategies;
 
+use std::cell::RefCell;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -35,8 +36,10 @@ const DEFAULT_REPS: usize = 31;
     long_about = "Runs the PyData London 2014 talk's comparison (NumPy, unfused passes, \
 the quadrant split on threads, Cython + OpenMP prange) redone in Rust with fuse2d, on \
 inputs made in memory, and measures it against the memory roof (a STREAM triad) of this \
-machine. Every timing is the median of --reps runs after one warm-up; every output is \
-checked bitwise against fuse2d::reference. Results go to stdout, a progress bar to stderr.",
+machine. All strategies are timed in the same interleaved rounds (each runs twice per round, \
+the second run timed), so a shared machine's drift hits them alike; every timing is the median \
+over --reps rounds after one warm-up round, and every output is checked bitwise against \
+fuse2d::reference. Results go to stdout, a progress bar to stderr.",
     allow_negative_numbers = true
 )]
 struct Args {
@@ -61,7 +64,7 @@ struct Args {
     #[arg(long, value_enum, default_value_t = Dtype::F64)]
     dtype: Dtype,
 
-    /// Timed repetitions per measurement (after one warm-up); the median is reported
+    /// Timed rounds (after one warm-up round); each row reports its median
     #[arg(long, value_name = "N", default_value_t = DEFAULT_REPS, value_parser = parse_count, allow_hyphen_values = true)]
     reps: usize,
 
@@ -299,31 +302,94 @@ fn median(ts: &mut [f64]) -> f64 {
     }
 }
 
-/// Times closures: one warm-up, then `reps` runs; the median in ms.
+/// A strategy run into the output operand.
+type Runner<'a, T> = Box<dyn FnMut(&mut Operand<T>) + 'a>;
+
+/// Where a timed entry's result goes.
+enum Slot {
+    /// A triad of the memory roof (writes its own arrays, not the output).
+    Roof { streaming: bool, threads: usize },
+    /// A row of the strategies table.
+    Strategy(StrategyRow),
+    /// A cell of the speedup / threads table.
+    Threads { threads: usize, dynamic: bool },
+}
+
+/// One timed entry.
+struct Timed<'a, T> {
+    slot: Slot,
+    run: Runner<'a, T>,
+}
+
+/// What one entry measured.
+struct Measured {
+    median_ms: f64,
+    best_ms: f64,
+    /// Output bitwise equal to the reference; `None` for the triads.
+    bitwise_equal: Option<bool>,
+}
+
+/// Times entries in interleaved rounds, with a progress bar.
 struct Meter {
     reps: usize,
     bar: ProgressBar,
 }
 
 impl Meter {
-    fn time(&self, what: &str, f: impl FnMut()) -> f64 {
-        self.time_best(what, f).0
-    }
-
-    /// The median and the best time, in ms.
-    fn time_best(&self, what: &str, mut f: impl FnMut()) -> (f64, f64) {
-        self.bar.set_message(what.to_owned());
-        f();
-        let mut ts: Vec<f64> = (0..self.reps)
-            .map(|_| {
+    /// One warm-up round, then `reps` rounds, each running every entry in
+    /// turn twice and timing the second run (so every timed run starts from
+    /// the cache state its own previous run left, as in a loop of calls, not
+    /// from the previous entry's), then one round checking every output
+    /// against `oracle`. On a shared machine the load drifts over seconds:
+    /// interleaving makes every entry see the same drift, so the ratios
+    /// between rows of one run hold even when the absolute numbers move.
+    fn interleaved<T: Real>(
+        &self,
+        entries: &mut [Timed<'_, T>],
+        out: &mut Operand<T>,
+        oracle: &Matrix<T>,
+    ) -> Vec<Measured> {
+        self.bar.set_message("warm-up");
+        for e in entries.iter_mut() {
+            (e.run)(out);
+        }
+        self.bar.inc(1);
+        let mut times = vec![Vec::with_capacity(self.reps); entries.len()];
+        for round in 0..self.reps {
+            self.bar
+                .set_message(format!("round {} of {}", round + 1, self.reps));
+            for (e, ts) in entries.iter_mut().zip(&mut times) {
+                (e.run)(out);
                 let t = Instant::now();
-                f();
-                t.elapsed().as_secs_f64()
+                (e.run)(out);
+                ts.push(t.elapsed().as_secs_f64());
+            }
+            self.bar.inc(1);
+        }
+        self.bar.set_message("checking outputs");
+        let measured = entries
+            .iter_mut()
+            .zip(&mut times)
+            .map(|(e, ts)| {
+                let bitwise_equal = match e.slot {
+                    Slot::Roof { .. } => None,
+                    _ => {
+                        out.clear();
+                        (e.run)(out);
+                        std::hint::black_box(&out.data);
+                        Some(matches(out, oracle))
+                    }
+                };
+                let best = ts.iter().copied().fold(f64::INFINITY, f64::min);
+                Measured {
+                    median_ms: median(ts) * 1e3,
+                    best_ms: best * 1e3,
+                    bitwise_equal,
+                }
             })
             .collect();
         self.bar.inc(1);
-        let best = ts.iter().copied().fold(f64::INFINITY, f64::min);
-        (median(&mut ts) * 1e3, best * 1e3)
+        measured
     }
 }
 
@@ -368,13 +434,9 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
     let bytes_per_run = (3 * elem_bytes * elems) as f64;
     let gbs = |ms: f64| bytes_per_run / (ms * 1e-3) / 1e9;
 
-    let steps = (if p.all > 1 { 4 } else { 2 })
-        + 4
-        + p.isas.len()
-        + p.stores.len()
-        + usize::from(!p.thread_list.contains(&1))
-        + 2 * p.thread_list.len()
-        + usize::from(p.python);
+    // Every strategy below is timed in the same rounds (see `Meter`): one
+    // warm-up round, `reps` timed rounds, one round checking the outputs.
+    let steps = p.reps + 2 + usize::from(p.python);
     let bar = ProgressBar::new(steps as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {elapsed} {msg}")
@@ -404,193 +466,198 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
     let mut notes = Vec::new();
 
     // The memory roof: triads over arrays of the job's byte size.
-    let roof = {
-        let n = (elems * elem_bytes).div_ceil(8);
-        let try_vec = |f: &dyn Fn(usize) -> f64| -> Result<Vec<f64>, String> {
-            let mut v = Vec::new();
-            v.try_reserve_exact(n)
-                .map_err(|_| alloc_error("the triad"))?;
-            v.extend((0..n).map(f));
-            Ok(v)
-        };
-        let mut ta = try_vec(&|_| 0.0)?;
-        let tb = try_vec(&|k| k as f64)?;
-        let tc = try_vec(&|k| 1.0 / (1.0 + k as f64))?;
-        let counts = if p.all > 1 { vec![1, p.all] } else { vec![1] };
-        let mut rows_out = Vec::new();
-        for &t in &counts {
-            for streaming in [true, false] {
-                let kernel = if streaming {
-                    strategies::triad_streaming
-                } else {
-                    strategies::triad_normal
-                };
-                let label = format!(
-                    "triad, {} stores, {t} thread(s)",
-                    if streaming { "streaming" } else { "normal" }
-                );
-                let (ms, best) = meter.time_best(&label, || {
-                    strategies::triad_threads(kernel, &mut ta, &tb, &tc, 3.0, t);
-                });
-                let rate = |ms: f64| (24 * n) as f64 / (ms * 1e-3) / 1e9;
-                rows_out.push(RoofRow {
+    let n = (elems * elem_bytes).div_ceil(8);
+    let try_vec = |f: &dyn Fn(usize) -> f64| -> Result<Vec<f64>, String> {
+        let mut v = Vec::new();
+        v.try_reserve_exact(n)
+            .map_err(|_| alloc_error("the triad"))?;
+        v.extend((0..n).map(f));
+        Ok(v)
+    };
+    let ta = RefCell::new(try_vec(&|_| 0.0)?);
+    let tb = try_vec(&|k| k as f64)?;
+    let tc = try_vec(&|k| 1.0 / (1.0 + k as f64))?;
+    let mut timed: Vec<Timed<'_, T>> = Vec::new();
+    let roof_counts = if p.all > 1 { vec![1, p.all] } else { vec![1] };
+    for &t in &roof_counts {
+        for streaming in [true, false] {
+            let kernel = if streaming {
+                strategies::triad_streaming
+            } else {
+                strategies::triad_normal
+            };
+            let (ta, tb, tc) = (&ta, &tb, &tc);
+            timed.push(Timed {
+                slot: Slot::Roof {
                     streaming,
                     threads: t,
-                    median_ms: ms,
-                    gb_per_s: rate(ms),
-                    best_gb_per_s: rate(best),
-                });
-            }
+                },
+                run: Box::new(move |_| {
+                    strategies::triad_threads(kernel, &mut ta.borrow_mut(), tb, tc, 3.0, t);
+                }),
+            });
         }
-        std::hint::black_box(&ta);
-        rows_out
-    };
+    }
     if !strategies::HAS_STREAMING_STORES {
         notes.push(format!(
             "no non-temporal stores on {}: the 'streaming' triad uses normal stores",
             std::env::consts::ARCH
         ));
     }
-    let roof_for = |threads: usize| {
-        let want = if threads <= 1 { 1 } else { p.all };
-        roof.iter()
-            .find(|r| r.streaming && r.threads == want)
-            .map(|r| r.best_gb_per_s)
-    };
 
     // One row per strategy.
-    let mut rows_out: Vec<StrategyRow> = Vec::new();
-    let measure = |meter: &Meter,
-                   out: &mut Operand<T>,
-                   row: StrategyRow,
-                   f: &mut dyn FnMut(&mut Operand<T>)|
-     -> StrategyRow {
-        out.clear();
-        let ms = meter.time(&row.name, || f(out));
-        std::hint::black_box(&out.data);
-        StrategyRow {
-            median_ms: ms,
-            gb_per_s: gbs(ms),
-            pct_of_roof: roof_for(row.threads).map(|r| 100.0 * gbs(ms) / r),
-            bitwise_equal: Some(matches(out, &oracle)),
-            ..row
-        }
-    };
     let base = |id: &str, name: &str, threads: usize| StrategyRow {
         id: id.to_owned(),
         name: name.to_owned(),
         threads,
         ..Default::default()
     };
-    rows_out.push(measure(
-        &meter,
-        &mut out,
-        base("reference", "reference (fuse2d::reference)", 1),
-        &mut |o| {
+    let (a, b) = (&a, &b);
+    timed.push(Timed {
+        slot: Slot::Strategy(base("reference", "reference (fuse2d::reference)", 1)),
+        run: Box::new(|o| {
             fuse2d::reference::fused_into(a.view(), b.view(), o.view_mut())
                 .expect("shapes match by construction");
-        },
-    ));
-    rows_out.push(measure(
-        &meter,
-        &mut out,
-        base("naive", "naive loop (Vec indexing)", 1),
-        &mut |o| strategies::naive(&a, &b, o),
-    ));
-    rows_out.push(measure(
-        &meter,
-        &mut out,
-        base("unfused", "unfused + temporaries (NumPy)", 1),
-        &mut |o| strategies::unfused(&a, &b, o),
-    ));
-    rows_out.push(measure(
-        &meter,
-        &mut out,
-        base(
+        }),
+    });
+    timed.push(Timed {
+        slot: Slot::Strategy(base("naive", "naive loop (Vec indexing)", 1)),
+        run: Box::new(|o| strategies::naive(a, b, o)),
+    });
+    timed.push(Timed {
+        slot: Slot::Strategy(base("unfused", "unfused + temporaries (NumPy)", 1)),
+        run: Box::new(|o| strategies::unfused(a, b, o)),
+    });
+    timed.push(Timed {
+        slot: Slot::Strategy(base(
             "quadrants",
             "quadrants on 4 threads (talk)",
             strategies::QUADRANT_THREADS,
-        ),
-        &mut |o| strategies::quadrant_threads(a.view(), b.view(), o.view_mut()),
-    ));
+        )),
+        run: Box::new(|o| strategies::quadrant_threads(a.view(), b.view(), o.view_mut())),
+    });
 
-    let fuse_row = |meter: &Meter,
-                    out: &mut Operand<T>,
-                    cfg: Config,
-                    isa: Isa,
-                    threads: usize,
-                    store: StoreMode|
-     -> Result<StrategyRow, String> {
+    // fuse2d: each configuration runs once first, for its errors and its
+    // report (did `Auto` stream?).
+    let mut fuse = |cfg: Config| -> Result<(fuse2d::Report, Runner<'_, T>), String> {
         let rep = cfg
             .run(&Flagship, [a.view(), b.view()], out.view_mut())
             .map_err(|e| e.to_string())?;
-        let store_label = match store {
+        let run: Runner<'_, T> = Box::new(move |o| {
+            cfg.fused_into(a.view(), b.view(), o.view_mut())
+                .expect("the same configuration ran before");
+        });
+        Ok((rep, run))
+    };
+    let fuse_row = |isa: Isa, threads: usize, store: StoreMode, rep: &fuse2d::Report| {
+        let mut row = base("fuse2d", "fuse2d", threads);
+        row.isa = Some(isa.name().to_owned());
+        row.store = Some(match store {
             StoreMode::Auto => format!(
                 "auto ({})",
                 if rep.streaming { "streaming" } else { "normal" }
             ),
             m => store_name(m).to_owned(),
-        };
-        let mut row = base("fuse2d", "fuse2d", threads);
-        row.isa = Some(isa.name().to_owned());
-        row.store = Some(store_label);
-        row.name = format!("fuse2d {} {}t {}", isa.name(), threads, store_name(store));
-        let mut r = measure(meter, out, row, &mut |o| {
-            cfg.fused_into(a.view(), b.view(), o.view_mut())
-                .expect("the same configuration ran above");
         });
-        r.name = "fuse2d".to_owned();
-        Ok(r)
+        row
     };
     for &isa in &p.isas {
-        let cfg = Config::new().isa(isa).threads(1).store(p.store);
-        let r = fuse_row(&meter, &mut out, cfg, isa, 1, p.store)?;
-        rows_out.push(r);
+        let (rep, run) = fuse(Config::new().isa(isa).threads(1).store(p.store))?;
+        timed.push(Timed {
+            slot: Slot::Strategy(fuse_row(isa, 1, p.store, &rep)),
+            run,
+        });
     }
     for &store in &p.stores {
-        let cfg = Config::new().isa(p.isa).threads(p.all).store(store);
-        let r = fuse_row(&meter, &mut out, cfg, p.isa, p.all, store)?;
-        rows_out.push(r);
+        let (rep, run) = fuse(Config::new().isa(p.isa).threads(p.all).store(store))?;
+        timed.push(Timed {
+            slot: Slot::Strategy(fuse_row(p.isa, p.all, store, &rep)),
+            run,
+        });
     }
 
     // The talk's "Speedup / Threads" table: the base is fuse2d on 1 thread
-    // (the list's own 1-thread static row when it has one, as the talk's
-    // table starts at 1.0).
-    let reference_ms = rows_out[0].median_ms;
-    let mut measured = Vec::new();
-    for &t in &p.thread_list {
-        let mut ms = [0.0; 2];
-        let mut ok = true;
-        for (k, sched) in [Schedule::Static, Schedule::Dynamic]
-            .into_iter()
-            .enumerate()
-        {
+    // with the static schedule (the list's own 1-thread row when it has
+    // one), as the talk's table starts at 1.0.
+    let mut thread_counts = p.thread_list.clone();
+    if !thread_counts.contains(&1) {
+        thread_counts.insert(0, 1);
+    }
+    for &t in &thread_counts {
+        for sched in [Schedule::Static, Schedule::Dynamic] {
             let cfg = Config::new()
                 .isa(p.isa)
                 .threads(t)
                 .store(p.store)
                 .schedule(sched);
-            out.clear();
-            cfg.fused_into(a.view(), b.view(), out.view_mut())
-                .map_err(|e| e.to_string())?;
-            ms[k] = meter.time(&format!("fuse2d, {t} threads, {sched:?}"), || {
-                cfg.fused_into(a.view(), b.view(), out.view_mut())
-                    .expect("the same configuration ran above");
+            let (_, run) = fuse(cfg)?;
+            timed.push(Timed {
+                slot: Slot::Threads {
+                    threads: t,
+                    dynamic: sched == Schedule::Dynamic,
+                },
+                run,
             });
-            ok &= matches(&out, &oracle);
         }
-        measured.push((t, ms, ok));
     }
-    let base_ms = match measured.iter().find(|(t, ..)| *t == 1) {
-        Some((_, ms, _)) => ms[0],
-        None => {
-            let cfg1 = Config::new().isa(p.isa).threads(1).store(p.store);
-            meter.time("fuse2d, 1 thread (thread-table base)", || {
-                cfg1.fused_into(a.view(), b.view(), out.view_mut())
-                    .expect("the one-thread configuration ran above");
-            })
+
+    let measured = meter.interleaved(&mut timed, &mut out, &oracle);
+    let mut roof = Vec::new();
+    let mut rows_out: Vec<StrategyRow> = Vec::new();
+    let mut per_thread: Vec<(usize, [f64; 2], bool)> = Vec::new();
+    for (entry, m) in timed.iter().zip(&measured) {
+        match &entry.slot {
+            Slot::Roof { streaming, threads } => {
+                let rate = |ms: f64| (24 * n) as f64 / (ms * 1e-3) / 1e9;
+                roof.push(RoofRow {
+                    streaming: *streaming,
+                    threads: *threads,
+                    median_ms: m.median_ms,
+                    gb_per_s: rate(m.median_ms),
+                    best_gb_per_s: rate(m.best_ms),
+                });
+            }
+            Slot::Strategy(row) => rows_out.push(StrategyRow {
+                median_ms: m.median_ms,
+                gb_per_s: gbs(m.median_ms),
+                bitwise_equal: m.bitwise_equal,
+                ..row.clone()
+            }),
+            Slot::Threads { threads, dynamic } => {
+                let k = usize::from(*dynamic);
+                let ok = m.bitwise_equal != Some(false);
+                match per_thread.iter_mut().find(|(t, ..)| t == threads) {
+                    Some(e) => {
+                        e.1[k] = m.median_ms;
+                        e.2 &= ok;
+                    }
+                    None => {
+                        let mut ms = [0.0; 2];
+                        ms[k] = m.median_ms;
+                        per_thread.push((*threads, ms, ok));
+                    }
+                }
+            }
         }
+    }
+    drop(timed);
+    let roof_for = |threads: usize| {
+        let want = if threads <= 1 { 1 } else { p.all };
+        roof.iter()
+            .filter(|r| r.threads == want)
+            .map(|r| r.gb_per_s)
+            .reduce(f64::max)
     };
+    for r in &mut rows_out {
+        r.pct_of_roof = roof_for(r.threads).map(|x| 100.0 * r.gb_per_s / x);
+    }
+    let reference_ms = rows_out[0].median_ms;
+    let base_ms = per_thread
+        .iter()
+        .find(|(t, ..)| *t == 1)
+        .map_or(f64::NAN, |(_, ms, _)| ms[0]);
+    per_thread.retain(|(t, ..)| p.thread_list.contains(t));
+    let measured = per_thread;
     let thread_rows: Vec<ThreadRow> = measured
         .into_iter()
         .map(|(t, ms, ok)| ThreadRow {

@@ -56,7 +56,7 @@ pub struct RoofRow {
     pub median_ms: f64,
     /// 24 bytes per element, at the median time.
     pub gb_per_s: f64,
-    /// At the best time: the roof, as STREAM reports its best rate.
+    /// At the best time (STREAM reports this one; shown for comparison).
     pub best_gb_per_s: f64,
 }
 
@@ -88,7 +88,7 @@ pub struct StrategyRow {
     pub median_ms: f64,
     /// `bytes_per_element * rows * cols / median`.
     pub gb_per_s: f64,
-    /// Against the streaming triad on the same thread count.
+    /// Against the faster triad (median) on the same thread count.
     pub pct_of_roof: Option<f64>,
     /// Unfused median / this median.
     pub speedup_vs_unfused: Option<f64>,
@@ -212,7 +212,7 @@ pub fn table(r: &Results) -> String {
     let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "memory roof: triad a[i] = b[i] + s * c[i], 3 arrays of {:.1} MB ({} B/element counted); the roof is the best rate, as STREAM reports",
+        "memory roof: triad a[i] = b[i] + s * c[i], 3 arrays of {:.1} MB ({} B/element counted), timed in the same rounds as the strategies",
         (elems * j.bytes_per_element / 3) as f64 / 1e6,
         24
     );
@@ -240,7 +240,7 @@ pub fn table(r: &Results) -> String {
     let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "strategies: {} B/element; % roof = GB/s against the best streaming-triad rate on the same thread count",
+        "strategies: {} B/element; % roof = median GB/s against the faster triad's median GB/s on the same thread count",
         j.bytes_per_element
     );
     let w = r
