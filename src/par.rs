@@ -55,6 +55,12 @@ pub(crate) struct Grid {
     cols_per: usize,
     nr: usize,
     nc: usize,
+    /// Tiles numbered down the columns of the grid (mixed layouts), not
+    /// along its rows: consecutive strips then share their columns, so a
+    /// column-major operand's pages stay in the TLB from one strip to the
+    /// next (at 4000x4000 with `b` column-major: 1.35x faster than along
+    /// the rows, where every strip touched all 4000 columns' pages).
+    down: bool,
 }
 
 /// Default tile size in elements: for row tiles, enough of every operand to
@@ -90,6 +96,7 @@ impl Grid {
             cols_per,
             nr: b.rows.div_ceil(rows_per),
             nc: b.cols.div_ceil(cols_per),
+            down: shape == Shape::Mixed,
         }
     }
 
@@ -99,7 +106,12 @@ impl Grid {
 
     /// Tile `t` (row-major order over the grid) of `b`.
     pub(crate) fn tile<T, const N: usize>(&self, b: &Block<T, N>, t: usize) -> Block<T, N> {
-        let (r0, c0) = ((t / self.nc) * self.rows_per, (t % self.nc) * self.cols_per);
+        let (i, j) = if self.down {
+            (t % self.nr, t / self.nr)
+        } else {
+            (t / self.nc, t % self.nc)
+        };
+        let (r0, c0) = (i * self.rows_per, j * self.cols_per);
         let nr = self.rows_per.min(b.rows - r0);
         let nc = self.cols_per.min(b.cols - c0);
         b.tile(r0, nr, c0, nc)
