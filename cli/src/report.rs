@@ -35,7 +35,7 @@ pub struct Job {
     pub dtype: String,
     /// `contiguous`, `quadrants` or `colmajor-b`.
     pub layout: String,
-    /// Timed repetitions per measurement (after one warm-up).
+    /// Timed rounds (after one warm-up round); every row is timed once per round.
     pub reps: usize,
     /// Bytes counted per element: two loads and a store.
     pub bytes_per_element: usize,
@@ -185,7 +185,7 @@ pub fn table(r: &Results) -> String {
     let elems = j.rows * j.cols;
     let _ = writeln!(
         s,
-        "fuse2d: out = (a + b) * 2 + a * b on {}x{} {}, layout {}, median of {} runs after 1 warm-up",
+        "fuse2d: out = (a + b) * 2 + a * b on {}x{} {}, layout {}, median of {} interleaved rounds after 1 warm-up round",
         j.rows, j.cols, j.dtype, j.layout, j.reps
     );
     let _ = writeln!(s);
