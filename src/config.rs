@@ -26,15 +26,15 @@ use crate::view::{MatMut, MatRef};
 pub enum StoreMode {
     /// Streaming when the output is at least [`Config::stream_threshold`]
     /// bytes (by default an eighth of the last-level cache: 4 MiB of a
-    /// 32 MiB L3) and every operand is walked with unit stride; normal
-    /// stores otherwise. Measured on the reference machine (AMD Zen 4, 1 MiB
+    /// 32 MiB L3) and the output has a unit-stride axis; normal stores
+    /// otherwise. Measured on the reference machine (AMD Zen 4, 1 MiB
     /// L2, 32 MiB L3): at 512x512 f64 (2 MiB out) normal stores were faster,
     /// from 724x724 (4 MiB out) on streaming ones were; see docs/performance.md.
     #[default]
     Auto,
     /// Ordinary stores: the written lines stay in cache.
     Normal,
-    /// Non-temporal stores for the row bodies (AVX-512, AVX2, SSE2), which
+    /// Non-temporal stores for the output rows (AVX-512, AVX2, SSE2), which
     /// skip the read-for-ownership of each output line; an `sfence` ends each
     /// tile. ISAs without them (scalar, NEON) use normal stores.
     Streaming,
@@ -102,8 +102,8 @@ pub struct Report {
     pub tiles: usize,
     /// How many threads could take tiles (1: the calling thread only).
     pub threads: usize,
-    /// Whether the row bodies used streaming stores (never on ISAs without
-    /// them, nor for layouts that go through packed tiles).
+    /// Whether the output rows used streaming stores (never on ISAs without
+    /// them, nor for an output without a unit-stride axis).
     pub streaming: bool,
 }
 
@@ -222,8 +222,9 @@ impl Config {
         };
         let out_bytes = block.len().saturating_mul(core::mem::size_of::<T>());
         let stream_threshold = self.stream_threshold.unwrap_or(CacheInfo::get().l3 / 8);
-        // Streaming stores serve the unit-stride row bodies, on ISAs that have them.
-        let streamable = shape == TileShape::Streaming && isa.has_streaming_stores();
+        // Streaming stores serve unit-stride output rows (packed inputs or
+        // not), on ISAs that have them.
+        let streamable = block.out_cs == 1 && isa.has_streaming_stores();
         let streaming = streamable
             && match self.store {
                 StoreMode::Normal => false,

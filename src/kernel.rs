@@ -61,9 +61,9 @@ where
     S: Stream,
     E: Expr<T, N>,
 {
+    let streaming = streaming && S::AVAILABLE;
     // The layout test is made once per block, not per row.
     if b.unit_inner() {
-        let streaming = streaming && S::AVAILABLE;
         for i in 0..b.rows as isize {
             let ins = array::from_fn(|k| b.ins[k].wrapping_offset(i * b.in_rs[k]));
             let out = b.out.wrapping_offset(i * b.out_rs);
@@ -99,8 +99,13 @@ where
                 // SAFETY: a sub-tile of a valid block is a valid block of at
                 // most `PACK_ROWS x pack.cols`; the buffers have the
                 // capacities `packed_tile` needs.
-                unsafe { packed_tile::<T, V, E, N>(e, &t, pack, &mut bufs, &mut row_buf) };
+                unsafe {
+                    packed_tile::<T, V, S, E, N>(e, &t, pack, streaming, &mut bufs, &mut row_buf)
+                };
             }
+        }
+        if streaming {
+            S::fence();
         }
     }
 }
@@ -153,23 +158,26 @@ impl Pack {
 /// memory order, into a contiguous row-major buffer (a transpose through L1
 /// and L2, for a column-major input), then every row runs the same vector
 /// code as the contiguous case; a strided output is computed into a row
-/// buffer and scattered.
+/// buffer and scattered. A unit-stride output row takes streaming stores
+/// when `streaming` is set.
 ///
 /// # Safety
 /// `t` upholds the block invariants and has at most `PACK_ROWS` rows and
 /// `pack.cols` columns; `bufs[k]` has capacity `pack.capacity()` for every
 /// input with a non-unit inner stride, and `row_buf` capacity `pack.cols` if
-/// the output has one.
+/// the output has one; with `streaming`, the CPU has `S`'s instruction set.
 #[inline(always)]
-unsafe fn packed_tile<T, V, E, const N: usize>(
+unsafe fn packed_tile<T, V, S, E, const N: usize>(
     e: &E,
     t: &Block<T, N>,
     pack: Pack,
+    streaming: bool,
     bufs: &mut [Vec<MaybeUninit<T>>; N],
     row_buf: &mut Vec<MaybeUninit<T>>,
 ) where
     T: Element,
     V: Vector<T>,
+    S: Stream,
     E: Expr<T, N>,
 {
     let mut ins = t.ins;
@@ -202,7 +210,9 @@ unsafe fn packed_tile<T, V, E, const N: usize>(
         // directly (unit stride) or through `row_buf`, then element by
         // element at its stride, inside the tile.
         unsafe {
-            if t.out_cs == 1 {
+            if t.out_cs == 1 && streaming {
+                row_streaming::<T, V, S, E, N>(e, row, out, t.cols);
+            } else if t.out_cs == 1 {
                 row_contiguous::<T, V, E, N>(e, row, out, t.cols);
             } else {
                 let tmp = row_buf.spare_capacity_mut().as_mut_ptr().cast::<T>();

@@ -143,7 +143,8 @@ fn every_isa_and_layout_in_parallel() {
 /// Mixed layouts wider than one packed strip (2048 f64 columns with one
 /// strided input on a 1 MiB L2, fewer with two) and taller than its 64 rows:
 /// the kernel walks several strips inside one tile (a single huge tile,
-/// serial) and the grid cuts strips across threads (default tiles).
+/// serial) and the grid cuts strips across threads (default tiles), with
+/// normal and with streaming stores.
 #[test]
 fn mixed_layouts_across_several_packed_strips() {
     let shape = (131, 4500);
@@ -165,11 +166,25 @@ fn mixed_layouts_across_several_packed_strips() {
             let (a, b) = operands(shape, la, lb, 11);
             for threads in [1, 2, 3] {
                 for tile in [None, Some(usize::MAX)] {
-                    let mut cfg = Config::new().isa(isa).threads(threads).serial_threshold(0);
-                    if let Some(t) = tile {
-                        cfg = cfg.tile_elems(t);
+                    for store in [StoreMode::Normal, StoreMode::Streaming] {
+                        let mut cfg = Config::new()
+                            .isa(isa)
+                            .threads(threads)
+                            .store(store)
+                            .serial_threshold(0);
+                        if let Some(t) = tile {
+                            cfg = cfg.tile_elems(t);
+                        }
+                        let r = check(&cfg, &a, &b, lo, "strips");
+                        // The output has a unit-stride axis: its packed rows
+                        // stream where the ISA has non-temporal stores.
+                        let nt = matches!(isa, Isa::Sse2 | Isa::Avx2 | Isa::Avx512);
+                        assert_eq!(
+                            r.streaming,
+                            nt && store == StoreMode::Streaming,
+                            "{cfg:?}: {r:?}"
+                        );
                     }
-                    check(&cfg, &a, &b, lo, "strips");
                 }
             }
         }
