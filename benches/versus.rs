@@ -1,0 +1,204 @@
+//! fuse2d against the memory roof and ndarray, timed in interleaved rounds.
+//!
+//! criterion times one benchmark after another; on a shared machine the
+//! load drifts between them, and a ratio of two criterion medians can be off
+//! by tens of percent. This harness runs every contender once per round (each
+//! twice, the second run timed, so it starts from its own cache state) and
+//! reports medians over the rounds, so drift hits all of them alike and the
+//! ratios hold. It checks the targets of the parallel issue:
+//!
+//! - `Auto` against a streaming-store triad (the roof) on 1 and 2 threads;
+//! - fuse2d against ndarray's `Zip::par_for_each` of the same expression;
+//! - `b` column-major against all row-major, and against ndarray with the
+//!   same column-major `b`.
+//!
+//! ```sh
+//! cargo bench --bench versus               # 2000x2000 and 4000x4000, 1 and 2 threads
+//! cargo bench --bench versus -- 1000 3000  # other sizes
+//! ```
+
+#[path = "support/baselines.rs"]
+#[allow(dead_code)] // the naive and unfused baselines serve the criterion suite
+mod baselines;
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use fuse2d::{Config, MatRef, Matrix, StoreMode};
+use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder, Zip};
+
+/// Timed rounds per size and thread count.
+const ROUNDS: usize = 21;
+
+/// A contender's run into `out` (the triads ignore it).
+type Run<'a> = Box<dyn FnMut(&mut [f64]) + 'a>;
+
+/// One contender.
+struct Entry<'a> {
+    name: &'static str,
+    /// Its output is the flagship's, checked bitwise (not the triads').
+    checked: bool,
+    run: Run<'a>,
+}
+
+fn ndarray_zip(
+    pool: &rayon::ThreadPool,
+    a: ArrayView2<'_, f64>,
+    b: ArrayView2<'_, f64>,
+    out: &mut [f64],
+) {
+    let out = ArrayViewMut2::from_shape(a.dim(), out).expect("out has rows * cols elements");
+    pool.install(|| {
+        Zip::from(out)
+            .and(a)
+            .and(b)
+            .par_for_each(|o, &x, &y| *o = (x + y) * 2.0 + x * y)
+    });
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn run(n: usize, threads: usize) {
+    let a = Matrix::from_fn(n, n, |i, j| (i * n + j) as f64 * 0.25 + 1.0);
+    let b = Matrix::from_fn(n, n, |i, j| 1.0 / (1.0 + (i + j) as f64));
+    let b_cm: Vec<f64> = (0..n * n)
+        .map(|k| b.get(k % n, k / n).expect("in range"))
+        .collect();
+    let b_cm_view = MatRef::from_slice_col_major(&b_cm, n, n).expect("n * n elements");
+    let a_nd = ArrayView2::from_shape((n, n), a.as_slice()).expect("n * n elements");
+    let b_nd = ArrayView2::from_shape((n, n), b.as_slice()).expect("n * n elements");
+    let b_cm_nd = ArrayView2::from_shape((n, n).f(), &b_cm).expect("n * n elements");
+    let want = fuse2d::reference::fused(a.as_ref(), b.as_ref()).expect("same shapes");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a rayon pool");
+    let auto = Config::new().threads(threads);
+    let normal = Config::new().threads(threads).store(StoreMode::Normal);
+    let mut tx = vec![0.0; n * n];
+    let ty = vec![1.0; n * n];
+    let tz = vec![2.0; n * n];
+    let tx = std::cell::RefCell::new(&mut tx);
+
+    let mut entries: Vec<Entry<'_>> = vec![
+        Entry {
+            name: "triad, streaming stores",
+            checked: false,
+            run: Box::new(|_| baselines::triad_stream(&mut tx.borrow_mut(), &ty, &tz, threads)),
+        },
+        Entry {
+            name: "triad, normal stores",
+            checked: false,
+            run: Box::new(|_| baselines::triad_normal(&mut tx.borrow_mut(), &ty, &tz, threads)),
+        },
+        Entry {
+            name: "fuse2d Auto",
+            checked: true,
+            run: Box::new(|o| {
+                let o = fuse2d::MatMut::from_slice(o, n, n).expect("n * n elements");
+                auto.fused_into(a.as_ref(), b.as_ref(), o)
+                    .expect("same shapes");
+            }),
+        },
+        Entry {
+            name: "fuse2d Normal",
+            checked: true,
+            run: Box::new(|o| {
+                let o = fuse2d::MatMut::from_slice(o, n, n).expect("n * n elements");
+                normal
+                    .fused_into(a.as_ref(), b.as_ref(), o)
+                    .expect("same shapes");
+            }),
+        },
+        Entry {
+            name: "ndarray par_for_each",
+            checked: true,
+            run: Box::new(|o| ndarray_zip(&pool, a_nd, b_nd, o)),
+        },
+        Entry {
+            name: "fuse2d Auto, b col-major",
+            checked: true,
+            run: Box::new(|o| {
+                let o = fuse2d::MatMut::from_slice(o, n, n).expect("n * n elements");
+                auto.fused_into(a.as_ref(), b_cm_view, o)
+                    .expect("same shapes");
+            }),
+        },
+        Entry {
+            name: "ndarray, b col-major",
+            checked: true,
+            run: Box::new(|o| ndarray_zip(&pool, a_nd, b_cm_nd, o)),
+        },
+    ];
+
+    let mut out = vec![0.0; n * n];
+    // Warm-up, and every output checked bitwise against the reference.
+    for e in entries.iter_mut().filter(|e| e.checked) {
+        out.fill(0.0);
+        (e.run)(&mut out);
+        let same = out
+            .iter()
+            .zip(want.as_slice())
+            .all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(
+            same,
+            "{}: output differs from the reference at {n}x{n}",
+            e.name
+        );
+    }
+    let mut times = vec![Vec::with_capacity(ROUNDS); entries.len()];
+    for _ in 0..ROUNDS {
+        for (e, ts) in entries.iter_mut().zip(&mut times) {
+            (e.run)(&mut out);
+            let t = Instant::now();
+            (e.run)(&mut out);
+            ts.push(t.elapsed().as_secs_f64());
+        }
+    }
+    black_box(&out);
+
+    let ms: Vec<f64> = times.iter_mut().map(|t| median(t) * 1e3).collect();
+    let gbs = |ms: f64| (24 * n * n) as f64 / (ms * 1e-3) / 1e9;
+    println!("\n{n}x{n} f64, {threads} thread(s), median of {ROUNDS} interleaved rounds");
+    println!(
+        "  {:<26} {:>9} {:>7} {:>9}",
+        "contender", "ms", "GB/s", "vs triad"
+    );
+    for (e, &m) in entries.iter().zip(&ms) {
+        println!(
+            "  {:<26} {:>9.3} {:>7.1} {:>8.0}%",
+            e.name,
+            m,
+            gbs(m),
+            100.0 * ms[0] / m
+        );
+    }
+    println!(
+        "  ratios: Auto / streaming triad {:.2}; Auto / ndarray {:.2}x; col-major b / row-major {:.2}x; col-major b / ndarray col-major b {:.2}x",
+        ms[0] / ms[2],
+        ms[4] / ms[2],
+        ms[2] / ms[5],
+        ms[6] / ms[5]
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; any numbers are sizes.
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![2000, 4000]
+    } else {
+        sizes
+    };
+    for n in sizes {
+        for threads in [1, 2] {
+            run(n, threads);
+        }
+    }
+}
