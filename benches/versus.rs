@@ -15,6 +15,7 @@
 //! ```sh
 //! cargo bench --bench versus               # 2000x2000 and 4000x4000, 1 and 2 threads
 //! cargo bench --bench versus -- 1000 3000  # other sizes
+//! cargo bench --bench versus -- serial     # the serial threshold: 1 thread against 2
 //! ```
 
 #[path = "support/baselines.rs"]
@@ -185,7 +186,48 @@ fn run(n: usize, threads: usize) {
     );
 }
 
+/// One thread against two (forced parallel) at sizes around
+/// `DEFAULT_SERIAL_THRESHOLD`, interleaved: where waking the pool pays.
+fn serial_threshold() {
+    println!(
+        "\nserial threshold (now {} elements): 1 thread against 2 forced parallel, median of 201 interleaved rounds",
+        fuse2d::DEFAULT_SERIAL_THRESHOLD
+    );
+    println!(
+        "  {:>6} {:>9} {:>11} {:>11} {:>8}",
+        "n", "elements", "1 thread us", "2 threads us", "1t / 2t"
+    );
+    let one = Config::new().threads(1);
+    let two = Config::new().threads(2).serial_threshold(0);
+    for n in [128, 181, 256, 362, 512, 724, 1024, 1448] {
+        let a = Matrix::from_fn(n, n, |i, j| (i * n + j) as f64 * 0.25 + 1.0);
+        let b = Matrix::from_fn(n, n, |i, j| 1.0 / (1.0 + (i + j) as f64));
+        let mut out = Matrix::zeros(n, n);
+        let mut ts = [Vec::new(), Vec::new()];
+        for _ in 0..201 {
+            for (cfg, t) in [&one, &two].into_iter().zip(&mut ts) {
+                cfg.fused_into(a.as_ref(), b.as_ref(), out.as_mut())
+                    .expect("same shapes");
+                let start = Instant::now();
+                cfg.fused_into(a.as_ref(), b.as_ref(), out.as_mut())
+                    .expect("same shapes");
+                t.push(start.elapsed().as_secs_f64());
+            }
+        }
+        let [t1, t2] = ts.map(|mut t| median(&mut t) * 1e6);
+        println!(
+            "  {n:>6} {:>9} {t1:>11.1} {t2:>11.1} {:>8.2}",
+            n * n,
+            t1 / t2
+        );
+    }
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "serial") {
+        serial_threshold();
+        return;
+    }
     // `cargo bench` passes `--bench`; any numbers are sizes.
     let sizes: Vec<usize> = std::env::args()
         .skip(1)

@@ -85,12 +85,13 @@ pub struct Config {
 /// Inputs with fewer elements than this run on the calling thread by
 /// default: below it, waking threads costs more than it saves.
 ///
-/// Measured on a 2-core Zen 4 (f64 flagship, one thread against two, calls
-/// interleaved, medians): waking the pool costs 10-20 us per call, so two
-/// threads ran 2-2.5x slower at 181x181 and 1.5x slower at 256x256, even at
-/// 512x512 (2 MiB out, 73 us on one thread), and 1.2-1.5x faster from
-/// 724x724 (2^19 elements) up. Override with [`Config::serial_threshold`].
-pub const DEFAULT_SERIAL_THRESHOLD: usize = 1 << 19;
+/// Measured on a 2-core Zen 4 (f64 flagship, one thread against two forced
+/// parallel, interleaved, medians; `cargo bench --bench versus -- serial`):
+/// waking the pool costs 10-30 us per call, so two threads ran 2-3.5x
+/// slower at 181x181 and 256x256, even at 512x512 (1.0x) and 724x724
+/// (0.7-0.8x in two of three runs), and 1.35x faster from 1024x1024
+/// (2^20 elements) up. Override with [`Config::serial_threshold`].
+pub const DEFAULT_SERIAL_THRESHOLD: usize = 1 << 20;
 
 /// What a computation did, for callers and tests that want to know.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
