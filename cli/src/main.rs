@@ -87,7 +87,8 @@ struct Args {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 
-    /// Also time NumPy and numexpr through python3, when they import
+    /// Also time NumPy, numexpr and the talk's Cython prange kernel (built at run
+    /// time) through python3, when they are installed; the others are skipped
     #[arg(long)]
     python: bool,
 }
@@ -836,13 +837,26 @@ fn python_rows<T: Real>(p: &Plan, oracle: &Matrix<T>) -> Result<(Vec<PyRow>, Vec
     for line in stdout.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
         match f.as_slice() {
-            [which @ ("numpy" | "numexpr"), secs, threads] => {
+            [
+                which @ ("numpy" | "numexpr" | "cython-prange"),
+                secs,
+                threads,
+            ] => {
                 let (Ok(secs), Ok(threads)) = (secs.parse::<f64>(), threads.parse::<usize>())
                 else {
                     notes.push(format!("--python: unreadable line {line:?}"));
                     continue;
                 };
-                let path = format!("{prefix}.{which}.bin");
+                let (id, name, file) = match *which {
+                    "numpy" => ("numpy", "NumPy (a + b) * 2 + a * b", "numpy".to_owned()),
+                    "numexpr" => ("numexpr", "numexpr.evaluate", "numexpr".to_owned()),
+                    _ => (
+                        "cython-prange",
+                        "Cython prange (talk's kernel)",
+                        format!("cython-prange-t{threads}"),
+                    ),
+                };
+                let path = format!("{prefix}.{file}.bin");
                 let ok = std::fs::read(&path).ok().map(|bytes| {
                     let size = core::mem::size_of::<T>();
                     bytes.len() == std::mem::size_of_val(oracle.as_slice())
@@ -852,18 +866,15 @@ fn python_rows<T: Real>(p: &Plan, oracle: &Matrix<T>) -> Result<(Vec<PyRow>, Vec
                             .all(|(c, &r)| T::from_le(c).map(T::bits) == Some(r.bits()))
                 });
                 let _ = std::fs::remove_file(&path);
-                let (id, name) = if *which == "numpy" {
-                    ("numpy", "NumPy (a + b) * 2 + a * b")
-                } else {
-                    ("numexpr", "numexpr.evaluate")
-                };
                 rows.push((id, name, threads, secs * 1e3, ok));
             }
-            [missing, ..] if missing.ends_with("-missing") => {
+            [missing, reason @ ..] if missing.ends_with("-missing") => {
                 let what = missing.trim_end_matches("-missing");
-                notes.push(format!(
-                    "--python: {what} is not importable by python3; its row is skipped"
-                ));
+                notes.push(if matches!(what, "numpy" | "numexpr") {
+                    format!("--python: {what} is not importable by python3; its row is skipped")
+                } else {
+                    format!("--python: {what} skipped: {}", reason.join(" "))
+                });
             }
             _ => {}
         }
@@ -876,9 +887,16 @@ fn python_rows<T: Real>(p: &Plan, oracle: &Matrix<T>) -> Result<(Vec<PyRow>, Vec
             output.status
         ));
     }
+    if !rows.is_empty() {
+        notes.push(
+            "the python3 rows are timed in their own process after the Rust rounds, not \
+             interleaved with them: their ratios to the Rust rows carry the machine's drift"
+                .to_owned(),
+        );
+    }
     if p.layout != Layout::Contiguous && !rows.is_empty() {
         notes.push(format!(
-            "NumPy/numexpr rows use the same {} layout (NumPy views)",
+            "NumPy/numexpr/Cython rows use the same {} layout (NumPy views)",
             p.layout.name()
         ));
     }

@@ -1,8 +1,11 @@
 # NumPy and numexpr rows for `fuse2d --python`, run as
 #   python3 -c "$(cat python_bench.py)" ROWS COLS REPS DTYPE LAYOUT THREADS OUT_PREFIX
 # Prints one line per result: `numpy <median seconds> <threads>`,
-# `numexpr <median seconds> <threads>`, or `<name>-missing <reason>`; writes
-# each result's raw bytes to OUT_PREFIX.<name>.bin for the bitwise check.
+# `numexpr <median seconds> <threads>`, `cython-prange <median seconds>
+# <threads>` (the talk's Cython + OpenMP kernel, built at run time when
+# Cython and a C compiler with OpenMP are there), or `<name>-missing
+# <reason>`; writes each result's raw bytes to OUT_PREFIX.<name>.bin
+# (`cython-prange-t<threads>` for the Cython rows) for the bitwise check.
 # The inputs are the CLI's own, made the same way:
 #   a[i, j] = (i * cols + j) * 1e-3,  b[i, j] = 1 / (1 + i + j)  (in float64, then DTYPE)
 import sys
@@ -54,18 +57,96 @@ def run_numpy():
 print("numpy", repr(median_seconds(run_numpy)), 1, flush=True)
 np.ascontiguousarray(res["numpy"]).tofile(prefix + ".numpy.bin")
 
-try:
-    import numexpr as ne
-except Exception as e:  # noqa: BLE001
-    print("numexpr-missing", type(e).__name__)
-    sys.exit(0)
-
-ne.set_num_threads(threads)
 
 
-def run_numexpr():
-    res["numexpr"] = ne.evaluate("(a + b) * 2 + a * b")
+def bench_numexpr():
+    try:
+        import numexpr as ne
+    except Exception as e:  # noqa: BLE001
+        print("numexpr-missing", type(e).__name__)
+        return
+    ne.set_num_threads(threads)
+
+    def run_numexpr():
+        res["numexpr"] = ne.evaluate("(a + b) * 2 + a * b")
+
+    print("numexpr", repr(median_seconds(run_numexpr)), threads, flush=True)
+    np.ascontiguousarray(res["numexpr"]).tofile(prefix + ".numexpr.bin")
 
 
-print("numexpr", repr(median_seconds(run_numexpr)), threads, flush=True)
-np.ascontiguousarray(res["numexpr"]).tofile(prefix + ".numexpr.bin")
+# The talk's "OpenMP with Cython - Parallel Range" kernel. Changes from the
+# slides, and why: typed memoryviews instead of `object[double, ndim=2]`
+# (current Cython does not index object buffers without the GIL); `range`
+# for Python 2's `xrange`; `Py_ssize_t` indices; the output is passed in, as
+# the talk's `output=` argument allows, so its allocation is not timed.
+# `-ffp-contract=off`: GCC contracts `a * b + c` into an FMA by default
+# where the target has one, which would round differently from NumPy.
+CYTHON_PRANGE = """
+# distutils: extra_compile_args = -O3 -fopenmp -ffp-contract=off
+# distutils: extra_link_args = -fopenmp
+import cython
+from cython cimport parallel
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def func(double[:, :] buf1 not None, double[:, :] buf2 not None,
+         double[:, :] output not None, int num_threads=2):
+    cdef Py_ssize_t x, y, inner, outer
+    if buf1.shape[0] != buf2.shape[0] or buf1.shape[1] != buf2.shape[1]:
+        raise TypeError('Arrays have different shapes')
+    outer = buf1.shape[0]
+    inner = buf1.shape[1]
+    with nogil:
+        for x in parallel.prange(outer, schedule='static', num_threads=num_threads):
+            for y in range(inner):
+                output[x, y] = ((buf1[x, y] + buf2[x, y]) * 2 + buf1[x, y] * buf2[x, y])
+    return output
+"""
+
+BUILD = """
+from setuptools import setup
+from Cython.Build import cythonize
+setup(ext_modules=cythonize("talk_prange.pyx", quiet=True),
+      script_args=["build_ext", "--inplace"])
+"""
+
+
+def bench_cython():
+    """Builds the talk's prange kernel in a temporary directory and times it
+    on 1 thread and on THREADS threads; any failure skips its rows."""
+    import os
+    import subprocess
+    import tempfile
+
+    if dtype != "float64":
+        print("cython-prange-missing the talk's kernel is float64 only")
+        return
+    try:
+        import Cython  # noqa: F401
+    except Exception as e:  # noqa: BLE001
+        print("cython-prange-missing Cython is not importable (" + type(e).__name__ + ")")
+        return
+    tmp = tempfile.mkdtemp(prefix="fuse2d-cython-")
+    with open(os.path.join(tmp, "talk_prange.pyx"), "w") as f:
+        f.write(CYTHON_PRANGE)
+    with open(os.path.join(tmp, "build.log"), "w") as log:
+        built = subprocess.run([sys.executable, "-c", BUILD], cwd=tmp, stdout=log,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    if built.returncode != 0:
+        print("cython-prange-missing the build failed, see " + os.path.join(tmp, "build.log"))
+        return
+    sys.path.insert(0, tmp)
+    try:
+        import talk_prange
+    except Exception as e:  # noqa: BLE001
+        print("cython-prange-missing the built module does not import (" + type(e).__name__ + ")")
+        return
+    out = np.empty_like(a, order="C")
+    for t in sorted({1, threads}):
+        secs = median_seconds(lambda: talk_prange.func(a, b, out, t))
+        print("cython-prange", repr(secs), t, flush=True)
+        out.tofile(prefix + ".cython-prange-t%d.bin" % t)
+
+
+bench_numexpr()
+bench_cython()
