@@ -115,6 +115,30 @@ fn ndarray_zip(a: &[f64], b: ArrayView2<'_, f64>, out: &mut [f64], n: usize, par
     }
 }
 
+/// `group/{id}`: ndarray's `Zip` of `a` (row-major) and `b` into `out`, on
+/// rayon's pool (`parallel`) or the calling thread.
+fn bench_ndarray(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    a: &Matrix<f64>,
+    b: ArrayView2<'_, f64>,
+    out: &mut Matrix<f64>,
+    parallel: bool,
+) {
+    let n = a.rows();
+    group.bench_function(id, |bch| {
+        bch.iter(|| {
+            ndarray_zip(
+                black_box(a.as_slice()),
+                black_box(b),
+                out.as_mut_slice(),
+                n,
+                parallel,
+            )
+        })
+    });
+}
+
 /// A rayon pool of exactly `n` threads, for ndarray's `par_for_each`.
 fn rayon_pool(n: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()
@@ -230,28 +254,8 @@ fn bench_size(c: &mut Criterion) {
         group.bench_function("unfused", |bch| {
             bch.iter(|| baselines::unfused(black_box(a.as_slice()), black_box(b.as_slice())))
         });
-        group.bench_function("ndarray_par", |bch| {
-            bch.iter(|| {
-                ndarray_zip(
-                    black_box(a.as_slice()),
-                    black_box(b_nd),
-                    out.as_mut_slice(),
-                    n,
-                    true,
-                )
-            })
-        });
-        group.bench_function("ndarray_serial", |bch| {
-            bch.iter(|| {
-                ndarray_zip(
-                    black_box(a.as_slice()),
-                    black_box(b_nd),
-                    out.as_mut_slice(),
-                    n,
-                    false,
-                )
-            })
-        });
+        bench_ndarray(&mut group, "ndarray_par", &a, b_nd, &mut out, true);
+        bench_ndarray(&mut group, "ndarray_serial", &a, b_nd, &mut out, false);
         triad.bench(&mut group, "", triad_threads(n));
         group.finish();
     }
@@ -411,28 +415,22 @@ fn bench_layout(c: &mut Criterion) {
                 fuse2d::fused_into(black_box(a.as_ref()), black_box(b_cm_view), out.as_mut())
             })
         });
-        group.bench_function("ndarray_par_contiguous", |bch| {
-            bch.iter(|| {
-                ndarray_zip(
-                    black_box(a.as_slice()),
-                    black_box(b_nd),
-                    out.as_mut_slice(),
-                    n,
-                    true,
-                )
-            })
-        });
-        group.bench_function("ndarray_par_colmajor_b", |bch| {
-            bch.iter(|| {
-                ndarray_zip(
-                    black_box(a.as_slice()),
-                    black_box(b_cm_nd),
-                    out.as_mut_slice(),
-                    n,
-                    true,
-                )
-            })
-        });
+        bench_ndarray(
+            &mut group,
+            "ndarray_par_contiguous",
+            &a,
+            b_nd,
+            &mut out,
+            true,
+        );
+        bench_ndarray(
+            &mut group,
+            "ndarray_par_colmajor_b",
+            &a,
+            b_cm_nd,
+            &mut out,
+            true,
+        );
         group.finish();
     }
 }
