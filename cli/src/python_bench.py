@@ -146,6 +146,10 @@ def bench_cython():
         secs = median_seconds(lambda: talk_prange.func(a, b, out, t))
         print("cython-prange", repr(secs), t, flush=True)
         out.tofile(prefix + ".cython-prange-t%d.bin" % t)
+    # The module stays loaded; its files can go (a failed build keeps its log).
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 bench_numexpr()
