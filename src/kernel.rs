@@ -207,8 +207,10 @@ unsafe fn packed_tile<T, V, S, E, const N: usize>(
         let out = t.out.wrapping_offset(i * t.out_rs);
         // SAFETY: each input row now has `cols` contiguous readable elements
         // (packed, or unit stride already); the output row is written either
-        // directly (unit stride) or through `row_buf`, then element by
-        // element at its stride, inside the tile.
+        // directly (unit stride; with streaming stores only when `streaming`,
+        // where this function's contract gives `S`'s instruction set) or
+        // through `row_buf`, then element by element at its stride, inside
+        // the tile.
         unsafe {
             if t.out_cs == 1 && streaming {
                 row_streaming::<T, V, S, E, N>(e, row, out, t.cols);
