@@ -85,7 +85,11 @@ fn run(n: usize, threads: usize) {
 
     let mut entries: Vec<Entry<'_>> = vec![
         Entry {
-            name: "triad, streaming stores",
+            name: if cfg!(target_arch = "x86_64") {
+                "triad, streaming stores"
+            } else {
+                "triad (no NT stores here)"
+            },
             checked: false,
             run: Box::new(|o| baselines::triad_stream(o, a.as_slice(), b.as_slice(), threads)),
         },

@@ -16,11 +16,12 @@ use crate::simd::{Element, MAX_LANES, Vector};
 pub(crate) trait Stream {
     /// Whether this instruction set has streaming stores at all.
     const AVAILABLE: bool;
-    /// Copies `LINES` 64-byte lines from `src` to `dst` with non-temporal stores.
+    /// Copies `STREAM_BYTES` (whole 64-byte lines) from `src` to `dst` with
+    /// non-temporal stores.
     ///
     /// # Safety
     /// `src` and `dst` are 64-byte aligned, `src` readable and `dst` writable
-    /// for `LINES * 64` bytes, and the CPU has the instruction set.
+    /// for `STREAM_BYTES` bytes, and the CPU has the instruction set.
     unsafe fn copy_lines(dst: *mut u8, src: *const u8);
     /// Orders the streaming stores before any later store (`sfence`).
     fn fence();
@@ -28,8 +29,6 @@ pub(crate) trait Stream {
 
 /// Bytes computed into an L1 buffer, then streamed out, per step.
 pub(crate) const STREAM_BYTES: usize = 1024;
-/// `STREAM_BYTES` in 64-byte lines.
-pub(crate) const LINES: usize = STREAM_BYTES / 64;
 
 /// The stand-in for instruction sets without streaming stores.
 pub(crate) struct NoStream;

@@ -83,6 +83,7 @@ fn instances<'a>(funcs: &'a BTreeMap<String, Vec<String>>, name: &str) -> Vec<&'
     found
 }
 
+#[cfg(target_arch = "x86_64")]
 fn count(body: &[String], mnemonics: &[&str], register: &str) -> usize {
     body.iter()
         .filter(|l| mnemonics.iter().any(|m| l.contains(m)) && l.contains(register))

@@ -38,9 +38,9 @@ pub(crate) unsafe fn run<T: Element, E: Expr<T, N>, const N: usize>(
             #[cfg(target_arch = "x86_64")]
             Isa::Sse2 => x86_64::sse2(e, b, streaming),
             #[cfg(target_arch = "aarch64")]
-            Isa::Neon => aarch64::neon(e, b, false),
+            Isa::Neon => aarch64::neon(e, b, streaming),
             // `Scalar`, and ISAs of other architectures (never supported here).
-            _ => run_block::<T, T::Plain, NoStream, E, N>(e, b, false),
+            _ => run_block::<T, T::Plain, NoStream, E, N>(e, b, streaming),
         }
     }
 }

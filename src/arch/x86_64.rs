@@ -12,7 +12,7 @@ use core::arch::x86_64::{
 use multiversion::target;
 
 use crate::expr::Expr;
-use crate::kernel::{LINES, Stream, run_block};
+use crate::kernel::{STREAM_BYTES, Stream, run_block};
 use crate::plan::Block;
 use crate::simd::Element;
 
@@ -51,6 +51,9 @@ pub(super) unsafe fn sse2<T: Element, E: Expr<T, N>, const N: usize>(
     // SAFETY: forwarded from this function's contract.
     unsafe { run_block::<T, T::Wide, Sse2Stream, E, N>(e, b, streaming) }
 }
+
+/// `STREAM_BYTES` in 64-byte lines.
+const LINES: usize = STREAM_BYTES / 64;
 
 struct Avx512Stream;
 struct Avx2Stream;
