@@ -91,8 +91,10 @@ impl Element for f32 {
 /// on every path of one platform. When two NaNs meet in one operation,
 /// Rust leaves the surviving payload and sign to the compiler (RFC 3514;
 /// LLVM may commute `+` and `*`), so where an input is NaN the result's NaN
-/// bits may differ between paths. The flagship's tests observe identical
-/// NaN bits on every path with this toolchain; they are the stricter check.
+/// bits may differ between paths: it is one of the input NaNs, quieted.
+/// (Seen on an Intel Xeon, which returns the first operand's NaN: the AVX2
+/// streaming path and the reference passed on different ones of two input
+/// NaNs. The flagship's tests check exactly this rule.)
 ///
 /// Sealed: the kernels rely on these semantics.
 pub trait Lanes<T: Element>:

@@ -6,7 +6,9 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{Layout, Operand, Rng, assert_bitwise_eq, assert_untouched_outside};
+use common::{
+    Layout, Operand, Rng, assert_bitwise_eq, assert_flagship_eq, assert_untouched_outside,
+};
 use fuse2d::{Config, Expr, Flagship, Isa, Lanes, Matrix, Report, Schedule, StoreMode, reference};
 
 /// Runs `cfg` and the reference on the same operands; returns the report.
@@ -28,7 +30,7 @@ fn check(
         .run(&Flagship, [a.view(), b.view()], fast.view_mut())
         .unwrap_or_else(|e| panic!("{ctx}: {e}"));
     reference::fused_into(a.view(), b.view(), slow.view_mut()).unwrap();
-    assert_bitwise_eq(fast.view(), slow.view(), &ctx);
+    assert_flagship_eq(fast.view(), slow.view(), a.view(), b.view(), &ctx);
     assert_untouched_outside(&fast, &ctx);
     report
 }
