@@ -5,7 +5,6 @@
 //! (see `arch/`), and, for streaming stores, its non-temporal copy.
 
 use core::array;
-use core::mem::MaybeUninit;
 
 use crate::cache::CacheInfo;
 use crate::expr::Expr;
@@ -81,32 +80,72 @@ where
         }
     } else {
         let pack = Pack::new::<T, N>(b);
-        // Pack buffers, allocated once per block (a tile of the parallel
-        // grid), only for the operands that need them.
-        let mut bufs: [Vec<MaybeUninit<T>>; N] = array::from_fn(|k| {
-            Vec::with_capacity(if b.in_cs[k] == 1 { 0 } else { pack.capacity() })
-        });
-        let mut row_buf = Vec::with_capacity(if b.out_cs == 1 { 0 } else { pack.cols });
-        for r0 in (0..b.rows).step_by(PACK_ROWS) {
-            for c0 in (0..b.cols).step_by(pack.cols) {
-                let t = b.tile(
-                    r0,
-                    PACK_ROWS.min(b.rows - r0),
-                    c0,
-                    pack.cols.min(b.cols - c0),
-                );
-                // SAFETY: a sub-tile of a valid block is a valid block of at
-                // most `PACK_ROWS x pack.cols`; the buffers have the
-                // capacities `packed_tile` needs.
-                unsafe {
-                    packed_tile::<T, V, S, E, N>(e, &t, pack, streaming, &mut bufs, &mut row_buf)
-                };
+        let strided = b.in_cs.iter().filter(|&&s| s != 1).count();
+        let row_buf_len = if b.out_cs == 1 { 0 } else { pack.cols };
+        with_scratch::<T, _>(strided * pack.capacity() + row_buf_len, |scratch| {
+            // Carve the scratch into one pack buffer per strided input, then
+            // the output row buffer; each part is whole 64-byte lines.
+            let mut next = scratch;
+            let bufs: [*mut T; N] = array::from_fn(|k| {
+                if b.in_cs[k] == 1 {
+                    core::ptr::null_mut()
+                } else {
+                    let p = next;
+                    next = next.wrapping_add(pack.capacity());
+                    p
+                }
+            });
+            let row_buf = next;
+            for r0 in (0..b.rows).step_by(PACK_ROWS) {
+                for c0 in (0..b.cols).step_by(pack.cols) {
+                    let t = b.tile(
+                        r0,
+                        PACK_ROWS.min(b.rows - r0),
+                        c0,
+                        pack.cols.min(b.cols - c0),
+                    );
+                    // SAFETY: a sub-tile of a valid block is a valid block of
+                    // at most `PACK_ROWS x pack.cols`; the scratch parts have
+                    // the sizes `packed_tile` needs and are disjoint.
+                    unsafe { packed_tile::<T, V, S, E, N>(e, &t, pack, streaming, bufs, row_buf) };
+                }
             }
-        }
+        });
         if streaming {
             S::fence();
         }
     }
+}
+
+/// One cache line of scratch memory.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u8; 64]);
+
+std::thread_local! {
+    /// Each thread's pack buffers, kept between blocks and calls, so the
+    /// mixed-layout path does not allocate per tile (buffers above glibc's
+    /// `mmap` threshold would be mapped and faulted in again each time,
+    /// unless glibc has raised its threshold; with glibc 2.36 here it had,
+    /// and the timing did not change measurably). It grows to the largest
+    /// need seen, about L2/8 plus one row, and lives as long as the thread.
+    static SCRATCH: core::cell::RefCell<Vec<Line>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// Calls `f` with `len` writable elements of `T`, 64-byte aligned, from this
+/// thread's scratch (or, if that is in use already, a fresh allocation).
+fn with_scratch<T, R>(len: usize, f: impl FnOnce(*mut T) -> R) -> R {
+    let lines = (len * core::mem::size_of::<T>()).div_ceil(64);
+    let run = |v: &mut Vec<Line>| {
+        if v.len() < lines {
+            v.resize(lines, Line([0; 64]));
+        }
+        f(v.as_mut_ptr().cast::<T>())
+    };
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut v) => run(&mut v),
+        Err(_) => run(&mut Vec::new()),
+    })
 }
 
 /// Rows of the strips that operands with a non-unit inner stride are packed
@@ -131,10 +170,15 @@ impl Pack {
     pub(crate) fn new<T, const N: usize>(b: &Block<T, N>) -> Pack {
         let packed = b.in_cs.iter().filter(|&&s| s != 1).count().max(1);
         let size = core::mem::size_of::<T>();
-        // The strips of all packed operands together fill L2: wide strips
-        // mean long row runs for the other operands (measured at 2000x2000
-        // with `b` column-major: L2/4 ran 1.5x, L2/2 1.1x the time of L2).
-        let cols = (CacheInfo::get().l2 / (packed * PACK_ROWS * size)) / 64 * 64;
+        // The strips of all packed operands together fill an eighth of L2
+        // (512 columns of f64 with 2 MiB of L2), leaving L2 to the tiles of
+        // the other operands. Measured on an Intel Xeon (2 MiB L2) with `b`
+        // column-major, one thread, as throughput against all-row-major in
+        // the same run: strips filling L2 0.53x (2000x2000) and 0.44x
+        // (4000x4000); L2/4 0.59x, 0.47x; L2/8 0.69x, 0.48x; L2/16 0.69x,
+        // 0.43x. (Filling L2 was best on AMD Zen 4 before the pack had its
+        // prefetch; not re-measured there.)
+        let cols = (CacheInfo::get().l2 / (8 * packed * PACK_ROWS * size)) / 64 * 64;
         Pack {
             cols: cols.max(64),
             stride: cols.max(64) + 64 / size,
@@ -162,8 +206,8 @@ impl Pack {
 ///
 /// # Safety
 /// `t` upholds the block invariants and has at most `PACK_ROWS` rows and
-/// `pack.cols` columns; `bufs[k]` has capacity `pack.capacity()` for every
-/// input with a non-unit inner stride, and `row_buf` capacity `pack.cols` if
+/// `pack.cols` columns; `bufs[k]` is writable for `pack.capacity()` elements
+/// for every input with a non-unit inner stride, and `row_buf` for `pack.cols` if
 /// the output has one; with `streaming`, the CPU has `S`'s instruction set.
 #[inline(always)]
 unsafe fn packed_tile<T, V, S, E, const N: usize>(
@@ -171,8 +215,8 @@ unsafe fn packed_tile<T, V, S, E, const N: usize>(
     t: &Block<T, N>,
     pack: Pack,
     streaming: bool,
-    bufs: &mut [Vec<MaybeUninit<T>>; N],
-    row_buf: &mut Vec<MaybeUninit<T>>,
+    bufs: [*mut T; N],
+    row_buf: *mut T,
 ) where
     T: Element,
     V: Vector<T>,
@@ -185,8 +229,9 @@ unsafe fn packed_tile<T, V, S, E, const N: usize>(
         if t.in_cs[k] == 1 {
             continue;
         }
-        let buf = bufs[k].spare_capacity_mut().as_mut_ptr().cast::<T>();
-        // SAFETY: forwarded: the tile is valid and `buf` has the capacity.
+        let buf = bufs[k];
+        // SAFETY: forwarded: the tile is valid and `buf` is writable for
+        // `pack.capacity()` elements, `PACK_ROWS` rows of `pack.stride`.
         unsafe {
             pack_operand(
                 buf,
@@ -216,10 +261,9 @@ unsafe fn packed_tile<T, V, S, E, const N: usize>(
             } else if t.out_cs == 1 {
                 row_contiguous::<T, V, E, N>(e, row, out, t.cols);
             } else {
-                let tmp = row_buf.spare_capacity_mut().as_mut_ptr().cast::<T>();
-                row_contiguous::<T, V, E, N>(e, row, tmp, t.cols);
+                row_contiguous::<T, V, E, N>(e, row, row_buf, t.cols);
                 for j in 0..t.cols {
-                    *out.offset(j as isize * t.out_cs) = *tmp.add(j);
+                    *out.offset(j as isize * t.out_cs) = *row_buf.add(j);
                 }
             }
         }
@@ -257,7 +301,16 @@ unsafe fn pack_operand<T: Copy>(
         }
     };
     if rs.unsigned_abs() < cs.unsigned_abs() {
-        (0..cols).for_each(|c| (0..rows).for_each(|r| copy(r, c)));
+        (0..cols).for_each(|c| {
+            if c + PREFETCH_COLS < cols {
+                prefetch_run(
+                    src.wrapping_offset((c + PREFETCH_COLS) as isize * cs),
+                    rs,
+                    rows,
+                );
+            }
+            (0..rows).for_each(|r| copy(r, c))
+        });
     } else {
         (0..rows).for_each(|r| (0..cols).for_each(|c| copy(r, c)));
     }
@@ -358,4 +411,36 @@ unsafe fn row_streaming<T, V, S, E, const N: usize>(
         let at: [*const T; N] = array::from_fn(|k| ins[k].add(i));
         row_contiguous::<T, V, E, N>(e, at, out.add(i), len - i);
     }
+}
+
+/// How many columns ahead a transposing pack prefetches. Each column is a
+/// short run (`PACK_ROWS` elements) far from the last, which the hardware
+/// prefetchers do not follow: without it the pack waited on memory one run
+/// at a time (4000x4000, `b` column-major: 80 ms, with it 45 ms; 4 to 64
+/// columns ahead measured alike).
+const PREFETCH_COLS: usize = 8;
+
+/// Prefetches the `rows` elements at `p` with stride `rs` (one per cache
+/// line) into L1. A hint: it never faults, whatever the address; a no-op
+/// where stable Rust has no prefetch instruction.
+#[inline(always)]
+fn prefetch_run<T>(p: *const T, rs: isize, rows: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{_MM_HINT_T2, _mm_prefetch};
+        // One prefetch per cache line the run touches.
+        let step = match rs.unsigned_abs() {
+            0 => rows.max(1),
+            d => (64 / (core::mem::size_of::<T>() * d)).max(1),
+        };
+        for r in (0..rows).step_by(step) {
+            // SAFETY: a prefetch is a hint that does not access memory
+            // architecturally, so any address is sound; the pointer is only
+            // computed (`wrapping_offset`), never dereferenced. SSE is in
+            // the x86_64 baseline.
+            unsafe { _mm_prefetch::<_MM_HINT_T2>(p.wrapping_offset(r as isize * rs).cast::<i8>()) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, rs, rows);
 }
