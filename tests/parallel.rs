@@ -142,8 +142,8 @@ fn every_isa_and_layout_in_parallel() {
     }
 }
 
-/// Mixed layouts wider than one packed strip (2048 f64 columns with one
-/// strided input on a 1 MiB L2, fewer with two) and taller than its 64 rows:
+/// Mixed layouts wider than one packed strip (512 f64 columns with one
+/// strided input on a 2 MiB L2, fewer with two) and taller than its 64 rows:
 /// the kernel walks several strips inside one tile (a single huge tile,
 /// serial) and the grid cuts strips across threads (default tiles), with
 /// normal and with streaming stores.
