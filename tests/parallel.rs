@@ -372,3 +372,43 @@ fn a_panic_in_a_tile_propagates() {
         .unwrap_or_default();
     assert!(msg.contains("evaluation 5000 panicked"), "{msg}");
 }
+
+/// An expression that itself runs fuse2d on a mixed layout, from inside the
+/// kernel: the inner call finds this thread's pack scratch in use by the
+/// outer one and must take a buffer of its own, not panic or share it.
+#[test]
+fn a_call_from_inside_an_expression_gets_its_own_pack_buffers() {
+    static INNER_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+    struct Nested;
+    impl Expr<f64, 2> for Nested {
+        fn eval<V: Lanes<f64>>(&self, [x, y]: [V; 2]) -> V {
+            let (n, m) = (9, 70);
+            let a = Matrix::from_fn(n, m, |i, j| (i * m + j) as f64);
+            let b_cm: Vec<f64> = (0..n * m).map(|k| 0.5 * k as f64).collect();
+            let b = fuse2d::MatRef::from_slice_col_major(&b_cm, n, m).unwrap();
+            let mut out = Matrix::zeros(n, m);
+            Config::new()
+                .threads(1)
+                .run(&Flagship, [a.as_ref(), b], out.as_mut())
+                .unwrap();
+            let want = reference::fused(a.as_ref(), b).unwrap();
+            assert_bitwise_eq(out.as_ref(), want.as_ref(), "inner call");
+            INNER_CALLS.fetch_add(1, Ordering::Relaxed);
+            x + y
+        }
+    }
+
+    let (a, b) = operands((40, 90), Layout::RowMajor, Layout::ColMajor, 5);
+    let mut got = Operand::<f64>::output(Layout::RowMajor, 40, 90);
+    let mut want = Operand::<f64>::output(Layout::RowMajor, 40, 90);
+    Config::new()
+        .threads(2)
+        .serial_threshold(0)
+        .tile_elems(1000)
+        .run(&Nested, [a.view(), b.view()], got.view_mut())
+        .unwrap();
+    reference::eval_into(&Nested, [a.view(), b.view()], want.view_mut()).unwrap();
+    assert_bitwise_eq(got.view(), want.view(), "outer call");
+    assert!(INNER_CALLS.load(Ordering::Relaxed) > 0);
+}
