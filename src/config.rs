@@ -25,11 +25,16 @@ use crate::view::{MatMut, MatRef};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum StoreMode {
     /// Streaming when the output is at least [`Config::stream_threshold`]
-    /// bytes (by default an eighth of the last-level cache: 4 MiB of a
-    /// 32 MiB L3) and the output has a unit-stride axis; normal stores
-    /// otherwise. Measured on the reference machine (AMD Zen 4, 1 MiB
-    /// L2, 32 MiB L3): at 512x512 f64 (2 MiB out) normal stores were faster,
-    /// from 724x724 (4 MiB out) on streaming ones were; see docs/performance.md.
+    /// bytes and the output has a unit-stride axis; normal stores
+    /// otherwise. The default threshold is an eighth of the last-level
+    /// cache, but at most 8x L2: 4 MiB on an AMD Zen 4 (1 MiB L2, 32 MiB
+    /// L3), where at 512x512 f64 (2 MiB out) normal stores were faster and
+    /// from 724x724 (4 MiB out) on streaming ones were; 16 MiB on an Intel
+    /// Xeon VM that reports the host's 480 MiB L3 (2 MiB L2), where normal
+    /// stores were 3% faster at 1000x1000 (8 MB out), the two alike at
+    /// 1448x1448 (17 MB) and streaming 14-21% faster at 2000x2000. The cap
+    /// is there because a VM shares the L3 it reports with other tenants.
+    /// See docs/performance.md.
     #[default]
     Auto,
     /// Ordinary stores: the written lines stay in cache.
@@ -170,7 +175,8 @@ impl Config {
     }
 
     /// With [`StoreMode::Auto`], outputs of at least this many bytes use
-    /// streaming stores (default: an eighth of the last-level cache).
+    /// streaming stores (default: an eighth of the last-level cache, at
+    /// most 8x L2; see [`StoreMode::Auto`]).
     pub fn stream_threshold(mut self, bytes: usize) -> Self {
         self.stream_threshold = Some(bytes);
         self
@@ -222,7 +228,10 @@ impl Config {
             TileShape::Mixed
         };
         let out_bytes = block.len().saturating_mul(core::mem::size_of::<T>());
-        let stream_threshold = self.stream_threshold.unwrap_or(CacheInfo::get().l3 / 8);
+        let stream_threshold = self.stream_threshold.unwrap_or_else(|| {
+            let c = CacheInfo::get();
+            (c.l3 / 8).min(8 * c.l2)
+        });
         // Streaming stores serve unit-stride output rows (packed inputs or
         // not), on ISAs that have them.
         let streamable = block.out_cs == 1 && isa.has_streaming_stores();
