@@ -68,70 +68,20 @@ where
     });
 }
 
-/// STREAM triad with ordinary stores, a plain loop the compiler vectorises.
-fn triad_normal_piece(a: &mut [f64], b: &[f64], c: &[f64]) {
-    for ((x, &y), &z) in a.iter_mut().zip(b).zip(c) {
-        *x = y + 3.0 * z;
-    }
-}
+#[path = "triad.rs"]
+mod triad;
 
 /// `a[i] = b[i] + 3.0 * c[i]` with ordinary stores, on `threads` threads.
 pub fn triad_normal(a: &mut [f64], b: &[f64], c: &[f64], threads: usize) {
-    split3(a, b, c, threads, triad_normal_piece);
+    split3(a, b, c, threads, |x, y, z| {
+        triad::triad_normal(x, y, z, 3.0)
+    });
 }
 
-/// STREAM triad with non-temporal stores (`_mm_stream_pd`, SSE2, the x86_64
-/// baseline): an aligned head and the odd tail with normal stores, the body
-/// streamed two lanes at a time, then `_mm_sfence` so the streamed data is
-/// visible before the piece is handed back.
-#[cfg(target_arch = "x86_64")]
-fn triad_stream_piece(a: &mut [f64], b: &[f64], c: &[f64]) {
-    use std::arch::x86_64::{
-        _mm_add_pd, _mm_loadu_pd, _mm_mul_pd, _mm_set1_pd, _mm_sfence, _mm_stream_pd,
-    };
-
-    let n = a.len();
-    assert!(b.len() == n && c.len() == n, "triad lengths differ");
-    // Elements before `a` reaches 16-byte alignment (0 or 1 for f64).
-    let head = a.as_ptr().align_offset(16).min(n);
-    let pairs = (n - head) / 2;
-    let tail = head + 2 * pairs;
-    triad_normal_piece(&mut a[..head], &b[..head], &c[..head]);
-    // SAFETY: SSE2 is part of the x86_64 baseline, so the CPU has it.
-    let three = unsafe { _mm_set1_pd(3.0) };
-    let (pa, pb, pc) = (a.as_mut_ptr(), b.as_ptr(), c.as_ptr());
-    for k in 0..pairs {
-        let i = head + 2 * k;
-        // SAFETY: `i + 1 < tail <= n`, and `a`, `b`, `c` all have `n`
-        // elements, so both lanes of each access are in bounds; `pa + i` is
-        // 16-byte aligned (`head` aligned it and `i - head` is even), as
-        // `_mm_stream_pd` requires; `_mm_loadu_pd` takes any alignment. SSE2
-        // is part of the x86_64 baseline, so the CPU has every intrinsic
-        // used.
-        unsafe {
-            let y = _mm_loadu_pd(pb.add(i));
-            let z = _mm_loadu_pd(pc.add(i));
-            _mm_stream_pd(pa.add(i), _mm_add_pd(y, _mm_mul_pd(three, z)));
-        }
-    }
-    triad_normal_piece(&mut a[tail..], &b[tail..], &c[tail..]);
-    // SAFETY: SSE is part of the x86_64 baseline. The fence orders the
-    // streamed stores before anything that follows (the thread's join, or
-    // the caller's next read).
-    unsafe { _mm_sfence() };
-}
-
-/// `a[i] = b[i] + 3.0 * c[i]` with non-temporal stores, on `threads` threads.
-#[cfg(target_arch = "x86_64")]
+/// `a[i] = b[i] + 3.0 * c[i]` with the widest non-temporal stores the CPU
+/// has (ordinary ones off x86_64), on `threads` threads.
 pub fn triad_stream(a: &mut [f64], b: &[f64], c: &[f64], threads: usize) {
-    split3(a, b, c, threads, triad_stream_piece);
-}
-
-/// Elsewhere there are no non-temporal stores to call: the triad with
-/// ordinary stores stands in, so `versus.rs` builds on every target (the
-/// criterion suite leaves this row out there).
-#[cfg(not(target_arch = "x86_64"))]
-#[allow(dead_code)]
-pub fn triad_stream(a: &mut [f64], b: &[f64], c: &[f64], threads: usize) {
-    triad_normal(a, b, c, threads);
+    split3(a, b, c, threads, |x, y, z| {
+        triad::triad_stream(x, y, z, 3.0)
+    });
 }

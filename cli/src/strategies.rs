@@ -366,69 +366,13 @@ pub fn quadrant_threads<T: Element>(a: MatRef<'_, T>, b: MatRef<'_, T>, out: Mat
 /// The number of threads [`quadrant_threads`] uses.
 pub const QUADRANT_THREADS: usize = 4;
 
-/// STREAM's triad with ordinary stores: `a[i] = b[i] + s * c[i]`. Each store
-/// first reads its line (write-allocate): 32 bytes of traffic per element,
-/// counted as 24.
-pub fn triad_normal(a: &mut [f64], b: &[f64], c: &[f64], s: f64) {
-    for ((x, &y), &z) in a.iter_mut().zip(b).zip(c) {
-        *x = y + s * z;
-    }
-}
+// STREAM's triad, the memory roof: the same file the benches use, so both
+// measure against the same code (`triad_normal`, and `triad_streaming` with
+// the widest non-temporal stores this CPU has).
+#[path = "../../benches/support/triad.rs"]
+mod triad;
 
-/// True when [`triad_streaming`] really uses non-temporal stores on this
-/// architecture.
-pub const HAS_STREAMING_STORES: bool = cfg!(target_arch = "x86_64");
-
-/// STREAM's triad with non-temporal stores (`_mm_stream_pd`, then
-/// `_mm_sfence`): the written lines skip the cache and the read for
-/// ownership, so 24 bytes per element really is the traffic. On
-/// architectures other than x86_64 it falls back to [`triad_normal`] (see
-/// [`HAS_STREAMING_STORES`]).
-pub fn triad_streaming(a: &mut [f64], b: &[f64], c: &[f64], s: f64) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            _mm_add_pd, _mm_loadu_pd, _mm_mul_pd, _mm_set1_pd, _mm_sfence, _mm_stream_pd,
-        };
-        let n = a.len().min(b.len()).min(c.len());
-        let (a, b, c) = (&mut a[..n], &b[..n], &c[..n]);
-        // `_mm_stream_pd` needs a 16-byte aligned destination; an `f64` is
-        // 8-byte aligned, so at most one element comes first.
-        let head = usize::from(!(a.as_ptr() as usize).is_multiple_of(16)).min(n);
-        let body_end = head + (n - head) / 2 * 2;
-        for k in 0..head {
-            a[k] = b[k] + s * c[k];
-        }
-        let (pa, pb, pc) = (a.as_mut_ptr(), b.as_ptr(), c.as_ptr());
-        // SAFETY: SSE2 is part of the x86_64 baseline, so the intrinsics can
-        // run. For each `k` of the loop, `k + 1 < body_end <= n` and `a`,
-        // `b`, `c` hold at least `n` elements, so both lanes of each load and
-        // of the store are in bounds; `pa + k` is 16-byte aligned because
-        // `pa + head` is and `k - head` is even. `a` is borrowed mutably, so
-        // it overlaps neither `b` nor `c`.
-        unsafe {
-            let vs = _mm_set1_pd(s);
-            let mut k = head;
-            while k < body_end {
-                let v = _mm_add_pd(
-                    _mm_loadu_pd(pb.add(k)),
-                    _mm_mul_pd(vs, _mm_loadu_pd(pc.add(k))),
-                );
-                _mm_stream_pd(pa.add(k), v);
-                k += 2;
-            }
-        }
-        for k in body_end..n {
-            a[k] = b[k] + s * c[k];
-        }
-        // Non-temporal stores are weakly ordered: fence them before the data
-        // is handed on (to the timer, to another thread).
-        // SAFETY: SSE (for `sfence`) is part of the x86_64 baseline.
-        unsafe { _mm_sfence() };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    triad_normal(a, b, c, s);
-}
+pub use triad::{HAS_STREAMING_STORES, triad_normal, triad_stream as triad_streaming};
 
 /// Runs a triad kernel over `threads` contiguous chunks of the arrays, one
 /// chunk per thread of a rayon pool of that many threads, built once and
