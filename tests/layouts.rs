@@ -5,7 +5,7 @@
 mod common;
 
 use common::{
-    Layout, Operand, Rng, SENTINEL, assert_bitwise_eq, assert_slice_bits_eq,
+    Layout, Operand, Rng, SENTINEL, assert_flagship_eq, assert_slice_bits_eq,
     assert_untouched_outside, check_flagship, check_layouts, for_each_isa,
 };
 use fuse2d::{Config, Flagship, Isa, MatMut, MatRef, Matrix, reference};
@@ -239,9 +239,11 @@ fn transposing_everything_transposes_the_result() {
             let mut out_t = Matrix::from_fn(c, r, |_, _| SENTINEL);
             cfg.fused_into(a.as_ref().t(), b.as_ref().t(), out_t.as_mut())
                 .unwrap();
-            assert_bitwise_eq(
+            assert_flagship_eq(
                 out_t.as_ref().t(),
                 want.as_ref(),
+                a.as_ref(),
+                b.as_ref(),
                 &format!("isa={isa} {r}x{c} transposed inputs"),
             );
         }
@@ -394,9 +396,11 @@ fn allocating_fused_matches_reference() {
                 let got = cfg.fused(a.view(), b.view()).unwrap();
                 let want = reference::fused(a.view(), b.view()).unwrap();
                 assert_eq!(got.shape(), (r, c));
-                assert_bitwise_eq(
+                assert_flagship_eq(
                     got.as_ref(),
                     want.as_ref(),
+                    a.view(),
+                    b.view(),
                     &format!("isa={isa} {r}x{c} Config::fused a={l:?}"),
                 );
             }
@@ -420,14 +424,14 @@ fn default_config_runs_the_best_isa() {
         assert_eq!(report.isa, best, "{r}x{c}: default config");
         let want = reference::fused(a.view(), b.view()).unwrap();
         let ctx = format!("default config {r}x{c}");
-        assert_bitwise_eq(out.view(), want.as_ref(), &ctx);
+        assert_flagship_eq(out.view(), want.as_ref(), a.view(), b.view(), &ctx);
         assert_untouched_outside(&out, &ctx);
         // And the free functions.
         let got = fuse2d::fused(a.view(), b.view()).unwrap();
-        assert_bitwise_eq(got.as_ref(), want.as_ref(), &ctx);
+        assert_flagship_eq(got.as_ref(), want.as_ref(), a.view(), b.view(), &ctx);
         let mut out2 = Operand::<f64>::output(Layout::Quadrant(1), r, c);
         fuse2d::fused_into(a.view(), b.view(), out2.view_mut()).unwrap();
-        assert_bitwise_eq(out2.view(), want.as_ref(), &ctx);
+        assert_flagship_eq(out2.view(), want.as_ref(), a.view(), b.view(), &ctx);
         assert_untouched_outside(&out2, &ctx);
     }
 }
@@ -477,7 +481,13 @@ fn large_2000x2000_once_per_isa() {
             .run(&Flagship, [a.view(), b.view()], out.view_mut())
             .unwrap();
         assert_eq!(report.isa, isa);
-        assert_bitwise_eq(out.view(), want.view(), &format!("isa={isa} 2000x2000"));
+        assert_flagship_eq(
+            out.view(),
+            want.view(),
+            a.view(),
+            b.view(),
+            &format!("isa={isa} 2000x2000"),
+        );
     });
 }
 

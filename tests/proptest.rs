@@ -6,7 +6,7 @@
 mod common;
 
 use common::{
-    Layout, Operand, SENTINEL, assert_bitwise_eq, assert_slice_bits_eq, check_flagship,
+    Layout, Operand, SENTINEL, assert_flagship_eq, assert_slice_bits_eq, check_flagship,
     for_each_isa, specials,
 };
 use fuse2d::{Flagship, MatMut, reference};
@@ -194,10 +194,11 @@ proptest! {
         let want = reference::fused(case.a.view(), case.b.view()).unwrap();
         for_each_isa(|isa, cfg| {
             let got = cfg.fused(case.a.view(), case.b.view()).unwrap();
-            assert_bitwise_eq(got.as_ref(), want.as_ref(), &format!("isa={isa} {case:?}"));
+            let ctx = format!("isa={isa} {case:?}");
+            assert_flagship_eq(got.as_ref(), want.as_ref(), case.a.view(), case.b.view(), &ctx);
         });
         let got = fuse2d::fused(case.a.view(), case.b.view()).unwrap();
-        assert_bitwise_eq(got.as_ref(), want.as_ref(), "fuse2d::fused");
+        assert_flagship_eq(got.as_ref(), want.as_ref(), case.a.view(), case.b.view(), "fuse2d::fused");
     }
 
     /// A mutable view from `from_strided` with arbitrary small strides: either
