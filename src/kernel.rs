@@ -82,35 +82,37 @@ where
         let pack = Pack::new::<T, N>(b);
         let strided = b.in_cs.iter().filter(|&&s| s != 1).count();
         let row_buf_len = if b.out_cs == 1 { 0 } else { pack.cols };
-        with_scratch::<T, _>(strided * pack.capacity() + row_buf_len, |scratch| {
-            // Carve the scratch into one pack buffer per strided input, then
-            // the output row buffer; each part is whole 64-byte lines.
-            let mut next = scratch;
-            let bufs: [*mut T; N] = array::from_fn(|k| {
-                if b.in_cs[k] == 1 {
-                    core::ptr::null_mut()
-                } else {
-                    let p = next;
-                    next = next.wrapping_add(pack.capacity());
-                    p
-                }
-            });
-            let row_buf = next;
-            for r0 in (0..b.rows).step_by(PACK_ROWS) {
-                for c0 in (0..b.cols).step_by(pack.cols) {
-                    let t = b.tile(
-                        r0,
-                        PACK_ROWS.min(b.rows - r0),
-                        c0,
-                        pack.cols.min(b.cols - c0),
-                    );
-                    // SAFETY: a sub-tile of a valid block is a valid block of
-                    // at most `PACK_ROWS x pack.cols`; the scratch parts have
-                    // the sizes `packed_tile` needs and are disjoint.
-                    unsafe { packed_tile::<T, V, S, E, N>(e, &t, pack, streaming, bufs, row_buf) };
-                }
+        // Not a closure: a closure would be compiled without the target
+        // features of the clone this is inlined into.
+        let mut scratch = Scratch::take::<T>(strided * pack.capacity() + row_buf_len);
+        // Carve the scratch into one pack buffer per strided input, then the
+        // output row buffer; each part is whole 64-byte lines.
+        let mut next = scratch.as_mut_ptr::<T>();
+        let bufs: [*mut T; N] = array::from_fn(|k| {
+            if b.in_cs[k] == 1 {
+                core::ptr::null_mut()
+            } else {
+                let p = next;
+                next = next.wrapping_add(pack.capacity());
+                p
             }
         });
+        let row_buf = next;
+        for r0 in (0..b.rows).step_by(PACK_ROWS) {
+            for c0 in (0..b.cols).step_by(pack.cols) {
+                let t = b.tile(
+                    r0,
+                    PACK_ROWS.min(b.rows - r0),
+                    c0,
+                    pack.cols.min(b.cols - c0),
+                );
+                // SAFETY: a sub-tile of a valid block is a valid block of at
+                // most `PACK_ROWS x pack.cols`; the scratch parts have the
+                // sizes `packed_tile` needs and are disjoint.
+                unsafe { packed_tile::<T, V, S, E, N>(e, &t, pack, streaming, bufs, row_buf) };
+            }
+        }
+        drop(scratch);
         if streaming {
             S::fence();
         }
@@ -129,23 +131,41 @@ std::thread_local! {
     /// unless glibc has raised its threshold; with glibc 2.36 here it had,
     /// and the timing did not change measurably). It grows to the largest
     /// need seen, about L2/8 plus one row, and lives as long as the thread.
-    static SCRATCH: core::cell::RefCell<Vec<Line>> = const { core::cell::RefCell::new(Vec::new()) };
+    static SCRATCH: core::cell::Cell<Vec<Line>> = const { core::cell::Cell::new(Vec::new()) };
 }
 
-/// Calls `f` with `len` writable elements of `T`, 64-byte aligned, from this
-/// thread's scratch (or, if that is in use already, a fresh allocation).
-fn with_scratch<T, R>(len: usize, f: impl FnOnce(*mut T) -> R) -> R {
-    let lines = (len * core::mem::size_of::<T>()).div_ceil(64);
-    let run = |v: &mut Vec<Line>| {
+/// This thread's scratch, taken out of [`SCRATCH`] for one block and put
+/// back on drop. A call made while it is out (an expression that calls
+/// fuse2d from inside the kernel) finds the slot empty and grows its own;
+/// the larger of the two is kept.
+struct Scratch(Vec<Line>);
+
+impl Scratch {
+    /// Room for `len` elements of `T`, 64-byte aligned.
+    fn take<T>(len: usize) -> Scratch {
+        let lines = (len * core::mem::size_of::<T>()).div_ceil(64);
+        let mut v = SCRATCH.take();
         if v.len() < lines {
             v.resize(lines, Line([0; 64]));
         }
-        f(v.as_mut_ptr().cast::<T>())
-    };
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut v) => run(&mut v),
-        Err(_) => run(&mut Vec::new()),
-    })
+        Scratch(v)
+    }
+
+    fn as_mut_ptr<T>(&mut self) -> *mut T {
+        self.0.as_mut_ptr().cast::<T>()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let mine = core::mem::take(&mut self.0);
+        let other = SCRATCH.take();
+        SCRATCH.set(if other.len() > mine.len() {
+            other
+        } else {
+            mine
+        });
+    }
 }
 
 /// Rows of the strips that operands with a non-unit inner stride are packed
@@ -301,16 +321,21 @@ unsafe fn pack_operand<T: Copy>(
         }
     };
     if rs.unsigned_abs() < cs.unsigned_abs() {
-        (0..cols).for_each(|c| {
-            if c + PREFETCH_COLS < cols {
-                prefetch_run(
-                    src.wrapping_offset((c + PREFETCH_COLS) as isize * cs),
-                    rs,
-                    rows,
-                );
+        // Down the columns, a line's worth of them at a time: each buffer
+        // row then gets a whole line per block instead of one element per
+        // column (at 4000x4000 the pack took 13 ms instead of 19).
+        let block = (64 / core::mem::size_of::<T>()).max(1);
+        let mut c = 0;
+        while c < cols {
+            let width = block.min(cols - c);
+            for p in c + PREFETCH_COLS..(c + PREFETCH_COLS + width).min(cols) {
+                prefetch_run(src.wrapping_offset(p as isize * cs), rs, rows);
             }
-            (0..rows).for_each(|r| copy(r, c))
-        });
+            for r in 0..rows {
+                (c..c + width).for_each(|c| copy(r, c));
+            }
+            c += width;
+        }
     } else {
         (0..rows).for_each(|r| (0..cols).for_each(|c| copy(r, c)));
     }
@@ -413,11 +438,12 @@ unsafe fn row_streaming<T, V, S, E, const N: usize>(
     }
 }
 
-/// How many columns ahead a transposing pack prefetches. Each column is a
-/// short run (`PACK_ROWS` elements) far from the last, which the hardware
-/// prefetchers do not follow: without it the pack waited on memory one run
-/// at a time (4000x4000, `b` column-major: 80 ms, with it 45 ms; 4 to 64
-/// columns ahead measured alike).
+/// How many columns ahead a transposing pack prefetches (one block of
+/// columns, for f64). Each column is a short run (`PACK_ROWS` elements) far
+/// from the last, which the hardware prefetchers do not follow: without it
+/// the pack waited on memory one run at a time (4000x4000, `b`
+/// column-major: 80 ms, with it 45 ms; 4 to 64 columns ahead measured
+/// alike).
 const PREFETCH_COLS: usize = 8;
 
 /// Prefetches the `rows` elements at `p` with stride `rs` (one per cache
