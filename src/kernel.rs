@@ -194,10 +194,10 @@ impl Pack {
         // (512 columns of f64 with 2 MiB of L2), leaving L2 to the tiles of
         // the other operands. Measured on an Intel Xeon (2 MiB L2) with `b`
         // column-major, one thread, as throughput against all-row-major in
-        // the same run: strips filling L2 0.53x (2000x2000) and 0.44x
-        // (4000x4000); L2/4 0.59x, 0.47x; L2/8 0.69x, 0.48x; L2/16 0.69x,
-        // 0.43x. (Filling L2 was best on AMD Zen 4 before the pack had its
-        // prefetch; not re-measured there.)
+        // the same run (2000x2000, 4000x4000): strips filling L2 0.50x,
+        // 0.50x; L2/2 0.52x, 0.50x; L2/4 0.58x, 0.56x; L2/8 0.61x, 0.58x;
+        // L2/16 was worse before the last changes. (Filling L2 was best on
+        // AMD Zen 4 before the pack had its prefetch; not re-measured there.)
         let cols = (CacheInfo::get().l2 / (8 * packed * PACK_ROWS * size)) / 64 * 64;
         Pack {
             cols: cols.max(64),
@@ -447,8 +447,9 @@ unsafe fn row_streaming<T, V, S, E, const N: usize>(
 const PREFETCH_COLS: usize = 8;
 
 /// Prefetches the `rows` elements at `p` with stride `rs` (one per cache
-/// line) into L1. A hint: it never faults, whatever the address; a no-op
-/// where stable Rust has no prefetch instruction.
+/// line), with the T2 hint (into L2 on current x86 cores; T0, into L1,
+/// measured the same). A hint: it never faults, whatever the address; a
+/// no-op where stable Rust has no prefetch instruction.
 #[inline(always)]
 fn prefetch_run<T>(p: *const T, rs: isize, rows: usize) {
     #[cfg(target_arch = "x86_64")]
