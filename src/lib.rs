@@ -91,7 +91,16 @@
 //!   add: compare it in ulps, not bitwise.
 //! - NaN results are NaN on every path; where two NaNs meet in one operation
 //!   Rust lets the compiler pick the surviving payload, so NaN *bits* are
-//!   guaranteed only where at most one NaN source is involved (see [`Lanes`]).
+//!   guaranteed only where at most one NaN source is involved; where two
+//!   meet, the result is one of the two, quieted (see [`Lanes`]).
+//!
+//! ## Memory
+//!
+//! A call allocates nothing but its result (the allocating entry points)
+//! and, when some operand must be transposed on the fly (a column-major
+//! input with a row-major output, say), pack buffers: those are kept per
+//! thread for later calls, about an eighth of L2 per transposed input plus
+//! one row, and freed when the thread exits.
 //!
 //! ## Cargo features
 //!
