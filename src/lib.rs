@@ -96,11 +96,13 @@
 //!
 //! ## Memory
 //!
-//! A call allocates nothing but its result (the allocating entry points)
-//! and, when some operand must be transposed on the fly (a column-major
-//! input with a row-major output, say), pack buffers: those are kept per
-//! thread for later calls, about an eighth of L2 per transposed input plus
-//! one row, and freed when the thread exits.
+//! fuse2d's own allocations are the result of the allocating entry points,
+//! one thread pool per count asked of [`Config::threads`] (built once, then
+//! reused), and, when some operand must be transposed on the fly (a
+//! column-major input with a row-major output, say), pack buffers: those
+//! are kept per thread for later calls, about an eighth of L2 per
+//! transposed input plus one row, and freed when the thread exits. (rayon
+//! may allocate for its own scheduling.)
 //!
 //! ## Cargo features
 //!
