@@ -412,3 +412,39 @@ fn a_call_from_inside_an_expression_gets_its_own_pack_buffers() {
     assert_bitwise_eq(got.view(), want.view(), "outer call");
     assert!(INNER_CALLS.load(Ordering::Relaxed) > 0);
 }
+
+/// `Auto` streams exactly from the threshold on: the caller's
+/// `stream_threshold`, and by default an eighth of L3 but at most 8x L2.
+#[test]
+fn auto_streams_from_the_threshold_on() {
+    let isa = Isa::detect();
+    if !matches!(isa, Isa::Sse2 | Isa::Avx2 | Isa::Avx512) {
+        return; // no non-temporal stores on this ISA: `Auto` never streams
+    }
+    let run = |cfg: Config, rows: usize, cols: usize| {
+        let a = Matrix::from_fn(rows, cols, |i, j| (i * cols + j) as f64);
+        let mut out = Matrix::zeros(rows, cols);
+        let r = cfg
+            .run(&Flagship, [a.as_ref(), a.as_ref()], out.as_mut())
+            .unwrap();
+        assert_eq!(out, reference::fused(a.as_ref(), a.as_ref()).unwrap());
+        r.streaming
+    };
+    // An explicit threshold: 100 x 64 f64 is 51,200 bytes.
+    let at = Config::new()
+        .store(StoreMode::Auto)
+        .stream_threshold(51_200);
+    assert!(run(at.clone(), 100, 64), "at the threshold");
+    assert!(!run(at, 99, 64), "one row below it");
+    // The default, from the caches this process sees.
+    let c = fuse2d::CacheInfo::get();
+    let threshold = (c.l3 / 8).min(8 * c.l2);
+    let cols = 512;
+    let rows = threshold.div_ceil(8 * cols);
+    let auto = Config::new().store(StoreMode::Auto);
+    assert!(
+        run(auto.clone(), rows, cols),
+        "{rows}x{cols} f64 against {threshold} bytes"
+    );
+    assert!(!run(auto, rows - 1, cols), "one row fewer");
+}
