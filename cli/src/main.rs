@@ -320,6 +320,11 @@ enum Slot {
 struct Timed<'a, T> {
     slot: Slot,
     run: Runner<'a, T>,
+    /// Timed in rounds of its own, after the others: it hands memory back
+    /// to the OS on every call, and on a VM that slowed the entries timed
+    /// after it (fuse2d on two threads at 2000x2000: 1.8 ms alone, up to
+    /// 3.6 ms right after it).
+    apart: bool,
 }
 
 /// What one entry measured.
@@ -344,28 +349,46 @@ impl Meter {
     /// against `oracle`. On a shared machine the load drifts over seconds:
     /// interleaving makes every entry see the same drift, so the ratios
     /// between rows of one run hold even when the absolute numbers move.
+    /// Entries marked `apart` are interleaved among themselves, in rounds
+    /// after the others'.
     fn interleaved<T: Real>(
         &self,
         entries: &mut [Timed<'_, T>],
         out: &mut Operand<T>,
         oracle: &Matrix<T>,
     ) -> Vec<Measured> {
-        self.bar.set_message("warm-up");
-        for e in entries.iter_mut() {
-            (e.run)(out);
-        }
-        self.bar.inc(1);
         let mut times = vec![Vec::with_capacity(self.reps); entries.len()];
-        for round in 0..self.reps {
-            self.bar
-                .set_message(format!("round {} of {}", round + 1, self.reps));
-            for (e, ts) in entries.iter_mut().zip(&mut times) {
-                (e.run)(out);
-                let t = Instant::now();
-                (e.run)(out);
-                ts.push(t.elapsed().as_secs_f64());
+        // The entries marked `apart` get rounds of their own, after the
+        // others' (the bar counts both groups as one).
+        for apart in [false, true] {
+            let group = |e: &Timed<'_, T>| e.apart == apart;
+            if !entries.iter().any(group) {
+                continue;
             }
-            self.bar.inc(1);
+            self.bar.set_message("warm-up");
+            for e in entries.iter_mut().filter(|e| group(e)) {
+                (e.run)(out);
+            }
+            if !apart {
+                self.bar.inc(1);
+            }
+            for round in 0..self.reps {
+                let which = if apart { " (allocating rows)" } else { "" };
+                self.bar
+                    .set_message(format!("round {} of {}{which}", round + 1, self.reps));
+                for (e, ts) in entries.iter_mut().zip(&mut times) {
+                    if !group(e) {
+                        continue;
+                    }
+                    (e.run)(out);
+                    let t = Instant::now();
+                    (e.run)(out);
+                    ts.push(t.elapsed().as_secs_f64());
+                }
+                if !apart {
+                    self.bar.inc(1);
+                }
+            }
         }
         self.bar.set_message("checking outputs");
         let measured = entries
@@ -496,6 +519,7 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
                 run: Box::new(move |_| {
                     strategies::triad_threads(kernel, &mut ta.borrow_mut(), tb, tc, 3.0, t);
                 }),
+                apart: false,
             });
         }
     }
@@ -520,14 +544,17 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
             fuse2d::reference::fused_into(a.view(), b.view(), o.view_mut())
                 .expect("shapes match by construction");
         }),
+        apart: false,
     });
     timed.push(Timed {
         slot: Slot::Strategy(base("naive", "naive loop (Vec indexing)", 1)),
         run: Box::new(|o| strategies::naive(a, b, o)),
+        apart: false,
     });
     timed.push(Timed {
         slot: Slot::Strategy(base("unfused", "unfused + temporaries (NumPy)", 1)),
         run: Box::new(|o| strategies::unfused(a, b, o)),
+        apart: true,
     });
     timed.push(Timed {
         slot: Slot::Strategy(base(
@@ -536,6 +563,7 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
             strategies::QUADRANT_THREADS,
         )),
         run: Box::new(|o| strategies::quadrant_threads(a.view(), b.view(), o.view_mut())),
+        apart: false,
     });
 
     // fuse2d: each configuration runs once first, for its errors and its
@@ -567,6 +595,7 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
         timed.push(Timed {
             slot: Slot::Strategy(fuse_row(isa, 1, p.store, &rep)),
             run,
+            apart: false,
         });
     }
     for &store in &p.stores {
@@ -574,6 +603,7 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
         timed.push(Timed {
             slot: Slot::Strategy(fuse_row(p.isa, p.all, store, &rep)),
             run,
+            apart: false,
         });
     }
 
@@ -598,6 +628,7 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
                     dynamic: sched == Schedule::Dynamic,
                 },
                 run,
+                apart: false,
             });
         }
     }
@@ -708,7 +739,9 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
     }
     notes.push(
         "unfused = NumPy's evaluation: t1 = a + b, t2 = t1 * 2, t3 = a * b, out = t2 + t3, \
-         one full pass each, three temporaries allocated per call"
+         one full pass each, three temporaries allocated per call; it is timed in rounds of \
+         its own after the others, because returning its memory to the OS on every call \
+         slowed the rows timed after it"
             .to_owned(),
     );
     if p.all < strategies::QUADRANT_THREADS {
