@@ -212,7 +212,7 @@ pub fn table(r: &Results) -> String {
     let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "memory roof: triad a[i] = b[i] + s * c[i], 3 arrays of {:.1} MB ({} B/element counted), timed in the same rounds as the strategies",
+        "memory roof: triad out = a + 3 b over the operands' own buffers, {:.1} MB each ({} B/element counted), timed in the same rounds as the strategies",
         (elems * j.bytes_per_element / 3) as f64 / 1e6,
         24
     );

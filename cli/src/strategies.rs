@@ -374,6 +374,22 @@ mod triad;
 
 pub use triad::{HAS_STREAMING_STORES, triad_normal, triad_stream as triad_streaming};
 
+/// The 8-byte-aligned middle of a float buffer, as `f64`s, for the triads
+/// (which only need bytes to move: they run on the operands' own memory).
+pub fn as_f64<T: Real>(v: &[T]) -> &[f64] {
+    // SAFETY: `T` is `f32` or `f64` (`Real` is implemented for nothing
+    // else): plain bytes with no padding, and every 8-byte pattern is a
+    // valid `f64`; `align_to` only hands out properly aligned elements.
+    unsafe { v.align_to::<f64>().1 }
+}
+
+/// [`as_f64`] for a buffer the triad writes.
+pub fn as_f64_mut<T: Real>(v: &mut [T]) -> &mut [f64] {
+    // SAFETY: as in `as_f64`; any `f64` written is, back as `T`, some
+    // valid (if meaningless) float, and every strategy rewrites the buffer.
+    unsafe { v.align_to_mut::<f64>().1 }
+}
+
 /// Runs a triad kernel over `threads` contiguous chunks of the arrays, one
 /// chunk per thread of a rayon pool of that many threads, built once and
 /// kept, as fuse2d's `Config::threads` does (`1`: on the calling thread).
