@@ -9,7 +9,7 @@ mod report;
 mod strategies;
 
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{CommandFactory, Parser, ValueEnum, error::ErrorKind};
 use fuse2d::{CacheInfo, Config, Flagship, Isa, Matrix, Schedule, StoreMode};
@@ -327,6 +327,38 @@ struct Timed<'a, T> {
     apart: bool,
 }
 
+/// The rounds an entry is timed in. Entries of one phase are interleaved
+/// with each other; the phases run one after the other. One-thread and
+/// multi-thread entries are apart because on a VM a core left idle runs
+/// slowly for a while when work comes back: on the Intel Xeon VM, two-thread
+/// calls at 2000x2000 took 3.4 ms when most of each round ran on one thread
+/// and 1.8 ms when most ran on two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    OneThread,
+    Threads,
+    Apart,
+}
+
+impl<T> Timed<'_, T> {
+    fn phase(&self) -> Phase {
+        let threads = match &self.slot {
+            Slot::Roof { threads, .. } | Slot::Threads { threads, .. } => *threads,
+            Slot::Strategy(row) => row.threads,
+        };
+        if self.apart {
+            Phase::Apart
+        } else if threads > 1 {
+            Phase::Threads
+        } else {
+            Phase::OneThread
+        }
+    }
+}
+
+/// The least time a phase warms up for before its timed rounds.
+const WARM_UP: Duration = Duration::from_millis(200);
+
 /// What one entry measured.
 struct Measured {
     median_ms: f64,
@@ -342,15 +374,16 @@ struct Meter {
 }
 
 impl Meter {
-    /// One warm-up round, then `reps` rounds, each running every entry in
-    /// turn twice and timing the second run (so every timed run starts from
-    /// the cache state its own previous run left, as in a loop of calls, not
-    /// from the previous entry's), then one round checking every output
-    /// against `oracle`. On a shared machine the load drifts over seconds:
-    /// interleaving makes every entry see the same drift, so the ratios
-    /// between rows of one run hold even when the absolute numbers move.
-    /// Entries marked `apart` are interleaved among themselves, in rounds
-    /// after the others'.
+    /// For each [`Phase`] in turn: warm-up rounds (at least one, at least
+    /// [`WARM_UP`]), then `reps` rounds, each running every entry of the
+    /// phase in turn twice and timing the second run (so every timed run
+    /// starts from the cache state its own previous run left, as in a loop
+    /// of calls, not from the previous entry's); then one round checking
+    /// every output against `oracle`. On a shared machine the load drifts
+    /// over seconds: interleaving makes every entry of a phase see the same
+    /// drift, so the ratios between its rows hold even when the absolute
+    /// numbers move; ratios across phases (one thread against two) carry
+    /// the drift between the phases.
     fn interleaved<T: Real>(
         &self,
         entries: &mut [Timed<'_, T>],
@@ -358,26 +391,35 @@ impl Meter {
         oracle: &Matrix<T>,
     ) -> Vec<Measured> {
         let mut times = vec![Vec::with_capacity(self.reps); entries.len()];
-        // The entries marked `apart` get rounds of their own, after the
-        // others' (the bar counts both groups as one).
-        for apart in [false, true] {
-            let group = |e: &Timed<'_, T>| e.apart == apart;
-            if !entries.iter().any(group) {
-                continue;
+        let mut phases: Vec<Phase> = entries.iter().map(Timed::phase).collect();
+        phases.sort();
+        phases.dedup();
+        // The bar was sized for one phase: warm-up, rounds, check.
+        let extra = (phases.len().max(1) - 1) * (self.reps + 1);
+        self.bar
+            .set_length(self.bar.length().unwrap_or(0) + extra as u64);
+        for phase in phases {
+            let what = match phase {
+                Phase::OneThread => "1 thread",
+                Phase::Threads => "several threads",
+                Phase::Apart => "allocating rows",
+            };
+            self.bar.set_message(format!("warm-up ({what})"));
+            let start = Instant::now();
+            loop {
+                for e in entries.iter_mut().filter(|e| e.phase() == phase) {
+                    (e.run)(out);
+                }
+                if start.elapsed() >= WARM_UP {
+                    break;
+                }
             }
-            self.bar.set_message("warm-up");
-            for e in entries.iter_mut().filter(|e| group(e)) {
-                (e.run)(out);
-            }
-            if !apart {
-                self.bar.inc(1);
-            }
+            self.bar.inc(1);
             for round in 0..self.reps {
-                let which = if apart { " (allocating rows)" } else { "" };
                 self.bar
-                    .set_message(format!("round {} of {}{which}", round + 1, self.reps));
+                    .set_message(format!("round {} of {} ({what})", round + 1, self.reps));
                 for (e, ts) in entries.iter_mut().zip(&mut times) {
-                    if !group(e) {
+                    if e.phase() != phase {
                         continue;
                     }
                     (e.run)(out);
@@ -385,9 +427,7 @@ impl Meter {
                     (e.run)(out);
                     ts.push(t.elapsed().as_secs_f64());
                 }
-                if !apart {
-                    self.bar.inc(1);
-                }
+                self.bar.inc(1);
             }
         }
         self.bar.set_message("checking outputs");
