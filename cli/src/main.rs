@@ -35,10 +35,12 @@ const DEFAULT_REPS: usize = 31;
     long_about = "Runs the PyData London 2014 talk's comparison (NumPy, unfused passes, \
 the quadrant split on threads, Cython + OpenMP prange) redone in Rust with fuse2d, on \
 inputs made in memory, and measures it against the memory roof (a STREAM triad) of this \
-machine. All strategies are timed in the same interleaved rounds (each runs twice per round, \
-the second run timed), so a shared machine's drift hits them alike; every timing is the median \
-over --reps rounds after one warm-up round, and every output is checked bitwise against \
-fuse2d::reference. Results go to stdout, a progress bar to stderr.",
+machine. The strategies on one thread are timed in interleaved rounds (each runs twice per \
+round, the second run timed), so a shared machine's drift hits them alike; then those on \
+several threads, in rounds of their own (on a VM an idle core is slow to come back, so \
+mixing the two made the threaded rows look slow); then the allocating 'unfused' row. Every \
+timing is the median over --reps rounds after at least 200 ms of warm-up, and every output is \
+checked bitwise against fuse2d::reference. Results go to stdout, a progress bar to stderr.",
     allow_negative_numbers = true
 )]
 struct Args {

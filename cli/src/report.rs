@@ -185,7 +185,7 @@ pub fn table(r: &Results) -> String {
     let elems = j.rows * j.cols;
     let _ = writeln!(
         s,
-        "fuse2d: out = (a + b) * 2 + a * b on {}x{} {}, layout {}, median of {} interleaved rounds after 1 warm-up round",
+        "fuse2d: out = (a + b) * 2 + a * b on {}x{} {}, layout {}, median of {} interleaved rounds after a warm-up, per thread count",
         j.rows, j.cols, j.dtype, j.layout, j.reps
     );
     let _ = writeln!(s);
@@ -212,7 +212,7 @@ pub fn table(r: &Results) -> String {
     let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "memory roof: triad out = a + 3 b over the operands' own buffers, {:.1} MB each ({} B/element counted), timed in the same rounds as the strategies",
+        "memory roof: triad out = a + 3 b over the operands' own buffers, {:.1} MB each ({} B/element counted), timed in the same rounds as the strategies on as many threads",
         (elems * j.bytes_per_element / 3) as f64 / 1e6,
         24
     );
