@@ -34,66 +34,17 @@ pub fn unfused(a: &[f64], b: &[f64]) -> Vec<f64> {
     t2.iter().zip(&t3).map(|(x, y)| x + y).collect()
 }
 
-/// Runs `f` on `threads` contiguous pieces of `(a, b, c)` at once, on a
-/// rayon pool of exactly `threads` threads kept for the process (as
-/// fuse2d keeps its pools). Threads spawned per call made the two-thread
-/// roof at 2000x2000 slower than fuse2d itself (about 2.0 ms against 1.6
-/// on a kept pool). Pieces are whole cache lines (multiples of 8 f64), so
-/// no two threads write the same line.
-fn split3<F>(a: &mut [f64], b: &[f64], c: &[f64], threads: usize, f: F)
-where
-    F: Fn(&mut [f64], &[f64], &[f64]) + Sync,
-{
+#[path = "triad.rs"]
+mod triad;
+
+/// `a[i] = b[i] + 3.0 * c[i]` with ordinary stores, on `threads` threads
+/// of a kept rayon pool ([`triad::triad_threads`]).
+pub fn triad_normal(a: &mut [f64], b: &[f64], c: &[f64], threads: usize) {
     assert!(
         a.len() == b.len() && a.len() == c.len(),
         "triad lengths differ"
     );
-    let threads = threads.max(1);
-    if threads == 1 || a.len() < 2 * 8 {
-        f(a, b, c);
-        return;
-    }
-    let chunk = a.len().div_ceil(threads).next_multiple_of(8);
-    let f = &f;
-    pool(threads).scope(|s| {
-        for ((x, y), z) in a
-            .chunks_mut(chunk)
-            .zip(b.chunks(chunk))
-            .zip(c.chunks(chunk))
-        {
-            s.spawn(move |_| f(x, y, z));
-        }
-    });
-}
-
-/// A rayon pool of exactly `threads` threads, built on first use and kept.
-fn pool(threads: usize) -> &'static rayon::ThreadPool {
-    use std::sync::{Mutex, OnceLock};
-    static POOLS: OnceLock<Mutex<Vec<(usize, &'static rayon::ThreadPool)>>> = OnceLock::new();
-    let mut pools = POOLS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(&(_, p)) = pools.iter().find(|(t, _)| *t == threads) {
-        return p;
-    }
-    let p = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("a benchmark's thread pool");
-    let p: &'static rayon::ThreadPool = Box::leak(Box::new(p));
-    pools.push((threads, p));
-    p
-}
-
-#[path = "triad.rs"]
-mod triad;
-
-/// `a[i] = b[i] + 3.0 * c[i]` with ordinary stores, on `threads` threads.
-pub fn triad_normal(a: &mut [f64], b: &[f64], c: &[f64], threads: usize) {
-    split3(a, b, c, threads, |x, y, z| {
-        triad::triad_normal(x, y, z, 3.0)
-    });
+    triad::triad_threads(triad::triad_normal, a, b, c, 3.0, threads);
 }
 
 /// `a[i] = b[i] + 3.0 * c[i]` with the widest non-temporal stores the CPU
@@ -101,7 +52,9 @@ pub fn triad_normal(a: &mut [f64], b: &[f64], c: &[f64], threads: usize) {
 /// suite leaves this row out off x86_64.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub fn triad_stream(a: &mut [f64], b: &[f64], c: &[f64], threads: usize) {
-    split3(a, b, c, threads, |x, y, z| {
-        triad::triad_stream(x, y, z, 3.0)
-    });
+    assert!(
+        a.len() == b.len() && a.len() == c.len(),
+        "triad lengths differ"
+    );
+    triad::triad_threads(triad::triad_stream, a, b, c, 3.0, threads);
 }

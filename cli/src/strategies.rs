@@ -372,7 +372,9 @@ pub const QUADRANT_THREADS: usize = 4;
 #[path = "../../benches/support/triad.rs"]
 mod triad;
 
-pub use triad::{HAS_STREAMING_STORES, triad_normal, triad_stream as triad_streaming};
+pub use triad::{
+    HAS_STREAMING_STORES, triad_normal, triad_stream as triad_streaming, triad_threads,
+};
 
 /// The 8-byte-aligned middle of a float buffer, as `f64`s, for the triads
 /// (which only need bytes to move: they run on the operands' own memory).
@@ -388,61 +390,6 @@ pub fn as_f64_mut<T: Real>(v: &mut [T]) -> &mut [f64] {
     // SAFETY: as in `as_f64`; any `f64` written is, back as `T`, some
     // valid (if meaningless) float, and every strategy rewrites the buffer.
     unsafe { v.align_to_mut::<f64>().1 }
-}
-
-/// Runs a triad kernel over `threads` contiguous chunks of the arrays, one
-/// chunk per thread of a rayon pool of that many threads, built once and
-/// kept, as fuse2d's `Config::threads` does (`1`: on the calling thread).
-/// Spawning threads per call would charge the roof a cost fuse2d does not
-/// pay.
-/// Chunk boundaries fall on 64-byte multiples of the element index so no two
-/// threads write the same cache line.
-pub fn triad_threads(
-    kernel: fn(&mut [f64], &[f64], &[f64], f64),
-    a: &mut [f64],
-    b: &[f64],
-    c: &[f64],
-    s: f64,
-    threads: usize,
-) {
-    let n = a.len().min(b.len()).min(c.len());
-    if threads <= 1 || n == 0 {
-        kernel(&mut a[..n], &b[..n], &c[..n], s);
-        return;
-    }
-    let chunk = n.div_ceil(threads).next_multiple_of(8);
-    pool(threads).scope(|scope| {
-        for ((x, y), z) in a[..n]
-            .chunks_mut(chunk)
-            .zip(b[..n].chunks(chunk))
-            .zip(c[..n].chunks(chunk))
-        {
-            scope.spawn(move |_| kernel(x, y, z, s));
-        }
-    });
-}
-
-/// A rayon pool of exactly `threads` threads, built on first use and kept
-/// for the life of the process (the CLI asks for a handful of counts).
-/// Falls back to the global pool if the threads cannot be spawned.
-fn pool(threads: usize) -> &'static rayon::ThreadPool {
-    use std::sync::{Mutex, OnceLock};
-    static POOLS: OnceLock<Mutex<Vec<(usize, &'static rayon::ThreadPool)>>> = OnceLock::new();
-    let mut pools = POOLS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(&(_, p)) = pools.iter().find(|(t, _)| *t == threads) {
-        return p;
-    }
-    let p = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .or_else(|_| rayon::ThreadPoolBuilder::new().build())
-        .expect("rayon can build a default pool");
-    let p: &'static rayon::ThreadPool = Box::leak(Box::new(p));
-    pools.push((threads, p));
-    p
 }
 
 #[cfg(test)]
