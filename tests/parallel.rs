@@ -193,6 +193,39 @@ fn mixed_layouts_across_several_packed_strips() {
     }
 }
 
+/// Streaming rows of every length around the vector, line and
+/// `STREAM_BYTES` (1024-byte) step boundaries, starting at every 8-byte
+/// offset within a cache line: the aligned head, the whole-line steps (the
+/// last one shortened) and the tail together write each element once,
+/// bitwise the reference, and nothing outside the row. Rows are padded
+/// apart, so each is a row of its own, as in a packed tile.
+#[test]
+fn streaming_rows_of_every_length_and_alignment() {
+    let lens = [
+        2, 7, 8, 9, 15, 16, 17, 63, 64, 65, 127, 128, 129, 135, 136, 137, 143, 200, 255, 256, 257,
+        263, 384, 391, 520,
+    ];
+    for &isa in Isa::supported() {
+        for (k, &cols) in lens.iter().enumerate() {
+            let (a, b) = operands((3, cols), Layout::RowMajor, Layout::Offset(3), k as u64);
+            for offset in 0..8 {
+                for lo in [
+                    Layout::Padded { pad: 1, offset },
+                    Layout::Padded { pad: 8, offset },
+                ] {
+                    let cfg = Config::new()
+                        .isa(isa)
+                        .threads(1)
+                        .store(StoreMode::Streaming);
+                    let r = check(&cfg, &a, &b, lo, "streaming rows");
+                    let nt = matches!(isa, Isa::Sse2 | Isa::Avx2 | Isa::Avx512);
+                    assert_eq!(r.streaming, nt, "{cfg:?}: {r:?}");
+                }
+            }
+        }
+    }
+}
+
 /// The talk's quadrants as inputs and outputs, 2000x2000, each thread count
 /// the talk used, both schedules.
 #[test]

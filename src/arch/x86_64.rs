@@ -12,7 +12,7 @@ use core::arch::x86_64::{
 use multiversion::target;
 
 use crate::expr::Expr;
-use crate::kernel::{STREAM_BYTES, Stream, run_block};
+use crate::kernel::{Stream, run_block};
 use crate::plan::Block;
 use crate::simd::Element;
 
@@ -52,9 +52,6 @@ pub(super) unsafe fn sse2<T: Element, E: Expr<T, N>, const N: usize>(
     unsafe { run_block::<T, T::Wide, Sse2Stream, E, N>(e, b, streaming) }
 }
 
-/// `STREAM_BYTES` in 64-byte lines.
-const LINES: usize = STREAM_BYTES / 64;
-
 struct Avx512Stream;
 struct Avx2Stream;
 struct Sse2Stream;
@@ -69,8 +66,8 @@ fn sfence() {
 impl Stream for Avx512Stream {
     const AVAILABLE: bool = true;
     #[inline(always)]
-    unsafe fn copy_lines(dst: *mut u8, src: *const u8) {
-        for l in 0..LINES {
+    unsafe fn copy_lines(dst: *mut u8, src: *const u8, lines: usize) {
+        for l in 0..lines {
             // SAFETY: the caller guarantees alignment, bounds and AVX-512F.
             unsafe {
                 let v = _mm512_load_si512(src.add(l * 64).cast::<__m512i>());
@@ -87,8 +84,8 @@ impl Stream for Avx512Stream {
 impl Stream for Avx2Stream {
     const AVAILABLE: bool = true;
     #[inline(always)]
-    unsafe fn copy_lines(dst: *mut u8, src: *const u8) {
-        for h in 0..LINES * 2 {
+    unsafe fn copy_lines(dst: *mut u8, src: *const u8, lines: usize) {
+        for h in 0..lines * 2 {
             // SAFETY: the caller guarantees alignment, bounds and AVX2.
             unsafe {
                 let v = _mm256_load_si256(src.add(h * 32).cast::<__m256i>());
@@ -105,8 +102,8 @@ impl Stream for Avx2Stream {
 impl Stream for Sse2Stream {
     const AVAILABLE: bool = true;
     #[inline(always)]
-    unsafe fn copy_lines(dst: *mut u8, src: *const u8) {
-        for q in 0..LINES * 4 {
+    unsafe fn copy_lines(dst: *mut u8, src: *const u8, lines: usize) {
+        for q in 0..lines * 4 {
             // SAFETY: the caller guarantees alignment and bounds; SSE2 is baseline.
             unsafe {
                 let v = _mm_load_si128(src.add(q * 16).cast::<__m128i>());
