@@ -13,17 +13,33 @@
 //! - `Auto` against a streaming-store triad (the roof) on 1 and 2 threads;
 //! - fuse2d against ndarray's `Zip::par_for_each` of the same expression;
 //! - `b` column-major against all row-major, and against ndarray with the
-//!   same column-major `b`.
+//!   same column-major `b`;
+//! - then, per size, NumPy, numexpr and the talk's Cython `prange` kernel
+//!   (on 1 and 2 threads), row-major and with `b` column-major, through
+//!   `python3` (the CLI's `--python` script, `support/python.rs`) when it
+//!   has NumPy; each result is checked bitwise too. Python runs in its own
+//!   process after the Rust rounds of that size, so its ratios to fuse2d
+//!   carry the drift between the two.
 //!
 //! ```sh
-//! cargo bench --bench versus               # 2000x2000 and 4000x4000, 1 and 2 threads
-//! cargo bench --bench versus -- 1000 3000  # other sizes
+//! cargo bench --bench versus               # 256, 1000, 2000, 4000 squared; 1 and 2 threads
+//! cargo bench --bench versus -- 3000       # other sizes
+//! cargo bench --bench versus -- nopython   # without the Python contenders
 //! cargo bench --bench versus -- serial     # the serial threshold: 1 thread against 2
 //! ```
+//!
+//! For the Python rows, put a `python3` with `numpy`, `numexpr`, `cython`
+//! and `setuptools` first on `PATH` (e.g. a venv's `bin`).
 
 #[path = "support/baselines.rs"]
 #[allow(dead_code)] // the naive and unfused baselines serve the criterion suite
 mod baselines;
+#[path = "support/python.rs"]
+mod python;
+/// The CLI's inputs (`input_a`, `input_b`), which the Python script makes too.
+#[path = "../cli/src/strategies.rs"]
+#[allow(unused_imports)] // the roof triads it re-exports come from `baselines` here
+mod strategies;
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -65,9 +81,16 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-fn run(n: usize, threads: usize) {
-    let a = Matrix::from_fn(n, n, |i, j| (i * n + j) as f64 * 0.25 + 1.0);
-    let b = Matrix::from_fn(n, n, |i, j| 1.0 / (1.0 + (i + j) as f64));
+/// fuse2d `Auto`'s medians in one [`run`], in ms: all row-major, and with
+/// `b` column-major.
+struct AutoMs {
+    row_major: f64,
+    col_major_b: f64,
+}
+
+fn run(n: usize, threads: usize) -> AutoMs {
+    let a = Matrix::from_fn(n, n, |i, j| strategies::input_a::<f64>(i, j, n));
+    let b = Matrix::from_fn(n, n, |i, j| strategies::input_b::<f64>(i, j));
     let b_cm: Vec<f64> = (0..n * n)
         .map(|k| b.get(k % n, k / n).expect("in range"))
         .collect();
@@ -187,6 +210,68 @@ fn run(n: usize, threads: usize) {
         ms[2] / ms[5],
         ms[6] / ms[5]
     );
+    AutoMs {
+        row_major: ms[2],
+        col_major_b: ms[5],
+    }
+}
+
+/// NumPy, numexpr and the talk's Cython kernel at `n x n`, row-major and
+/// with `b` column-major, against fuse2d `Auto` on the same thread count
+/// (`auto[t - 1]`, from this process's rounds just before).
+fn python_contenders(n: usize, auto: &[AutoMs; 2]) {
+    let a = Matrix::from_fn(n, n, |i, j| strategies::input_a::<f64>(i, j, n));
+    let b = Matrix::from_fn(n, n, |i, j| strategies::input_b::<f64>(i, j));
+    let want = fuse2d::reference::fused(a.as_ref(), b.as_ref()).expect("same shapes");
+    println!(
+        "\n{n}x{n} f64, Python contenders (python3, in its own process after the Rust rounds; median of {ROUNDS})"
+    );
+    println!(
+        "  {:<30} {:<12} {:>3} {:>9} {:>7} {:>12} {:>8}",
+        "contender", "b", "thr", "ms", "GB/s", "it / fuse2d", "bitwise"
+    );
+    for (layout, b_name) in [("contiguous", "row-major"), ("colmajor-b", "col-major")] {
+        let run = match python::run(n, n, ROUNDS, "float64", layout, 2) {
+            Ok(run) => run,
+            Err(e) => {
+                println!("  (skipped: {e})");
+                return;
+            }
+        };
+        for t in &run.timings {
+            let name = match t.which {
+                "numpy" => "NumPy (a + b) * 2 + a * b",
+                "numexpr" => "numexpr.evaluate",
+                _ => "Cython prange (talk's kernel)",
+            };
+            let fuse = &auto[t.threads.clamp(1, 2) - 1];
+            let fuse_ms = if layout == "contiguous" {
+                fuse.row_major
+            } else {
+                fuse.col_major_b
+            };
+            let bitwise = match &t.bytes {
+                None => "no file",
+                Some(bytes) => {
+                    let same = bytes.len() == 8 * n * n
+                        && bytes.chunks_exact(8).zip(want.as_slice()).all(|(c, w)| {
+                            c.try_into().ok().map(u64::from_ne_bytes) == Some(w.to_bits())
+                        });
+                    if same { "yes" } else { "NO" }
+                }
+            };
+            let gbs = (24 * n * n) as f64 / (t.ms * 1e-3) / 1e9;
+            println!(
+                "  {name:<30} {b_name:<12} {:>3} {:>9.3} {gbs:>7.1} {:>11.2}x {bitwise:>8}",
+                t.threads,
+                t.ms,
+                t.ms / fuse_ms
+            );
+        }
+        for note in &run.notes {
+            println!("  note: {note}");
+        }
+    }
 }
 
 /// One thread against two (forced parallel) at sizes around
@@ -237,13 +322,15 @@ fn main() {
         .filter_map(|s| s.parse().ok())
         .collect();
     let sizes = if sizes.is_empty() {
-        vec![2000, 4000]
+        vec![256, 1000, 2000, 4000]
     } else {
         sizes
     };
+    let with_python = !std::env::args().any(|a| a == "nopython");
     for n in sizes {
-        for threads in [1, 2] {
-            run(n, threads);
+        let auto = [run(n, 1), run(n, 2)];
+        if with_python {
+            python_contenders(n, &auto);
         }
     }
 }

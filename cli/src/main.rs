@@ -18,8 +18,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use report::{Job, Machine, Results, RoofRow, StrategyRow, ThreadRow};
 use strategies::{Geometry, Operand, Real};
 
-/// The Python side of `--python`, run with `python3 -c`.
-const PYTHON_BENCH: &str = include_str!("python_bench.py");
+/// The Python side of `--python` (shared with `benches/versus.rs`).
+#[path = "../../benches/support/python.rs"]
+mod python;
 
 /// The largest thread count accepted on the command line.
 const MAX_THREADS: usize = 1024;
@@ -886,81 +887,34 @@ fn cpu_times() -> Option<(u64, u64)> {
 /// One row from Python: id, name, threads, median ms, bitwise equal.
 type PyRow = (&'static str, &'static str, usize, f64, Option<bool>);
 
-/// Runs the embedded Python script; rows for what imported, notes for the rest.
+/// Runs the Python contenders; rows for what imported, notes for the rest.
 fn python_rows<T: Real>(p: &Plan, oracle: &Matrix<T>) -> Result<(Vec<PyRow>, Vec<String>), String> {
-    let prefix = std::env::temp_dir().join(format!("fuse2d-cli-{}", std::process::id()));
-    let prefix = prefix.to_string_lossy().into_owned();
-    let output = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(PYTHON_BENCH)
-        .args([
-            p.rows.to_string(),
-            p.cols.to_string(),
-            p.reps.to_string(),
-            T::NUMPY.to_owned(),
-            p.layout.name().to_owned(),
-            p.all.to_string(),
-            prefix.clone(),
-        ])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| format!("--python: could not run python3 ({e}); NumPy rows skipped"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let mut rows = Vec::new();
-    let mut notes = Vec::new();
-    for line in stdout.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        match f.as_slice() {
-            [
-                which @ ("numpy" | "numexpr" | "cython-prange"),
-                secs,
-                threads,
-            ] => {
-                let (Ok(secs), Ok(threads)) = (secs.parse::<f64>(), threads.parse::<usize>())
-                else {
-                    notes.push(format!("--python: unreadable line {line:?}"));
-                    continue;
-                };
-                let (id, name, file) = match *which {
-                    "numpy" => ("numpy", "NumPy (a + b) * 2 + a * b", "numpy".to_owned()),
-                    "numexpr" => ("numexpr", "numexpr.evaluate", "numexpr".to_owned()),
-                    _ => (
-                        "cython-prange",
-                        "Cython prange (talk's kernel)",
-                        format!("cython-prange-t{threads}"),
-                    ),
-                };
-                let path = format!("{prefix}.{file}.bin");
-                let ok = std::fs::read(&path).ok().map(|bytes| {
-                    let size = core::mem::size_of::<T>();
-                    bytes.len() == std::mem::size_of_val(oracle.as_slice())
-                        && bytes
-                            .chunks_exact(size)
-                            .zip(oracle.as_slice())
-                            .all(|(c, &r)| T::from_le(c).map(T::bits) == Some(r.bits()))
-                });
-                let _ = std::fs::remove_file(&path);
-                rows.push((id, name, threads, secs * 1e3, ok));
-            }
-            [missing, reason @ ..] if missing.ends_with("-missing") => {
-                let what = missing.trim_end_matches("-missing");
-                notes.push(if matches!(what, "numpy" | "numexpr") {
-                    format!("--python: {what} is not importable by python3; its row is skipped")
-                } else {
-                    format!("--python: {what} skipped: {}", reason.join(" "))
-                });
-            }
-            _ => {}
-        }
-    }
-    if !output.status.success() {
-        let err = String::from_utf8_lossy(&output.stderr);
-        let last = err.lines().last().unwrap_or("").to_owned();
-        notes.push(format!(
-            "--python: python3 failed ({}): {last}",
-            output.status
-        ));
-    }
+    let run = python::run(p.rows, p.cols, p.reps, T::NUMPY, p.layout.name(), p.all)
+        .map_err(|e| format!("--python: {e}; NumPy rows skipped"))?;
+    let mut notes: Vec<String> = run.notes.iter().map(|n| format!("--python: {n}")).collect();
+    let size = core::mem::size_of::<T>();
+    let rows: Vec<PyRow> = run
+        .timings
+        .iter()
+        // The CLI's Python rows: NumPy, numexpr on all threads, Cython on 1
+        // and on all threads.
+        .filter(|t| t.which != "numexpr" || t.threads == p.all)
+        .map(|t| {
+            let (id, name) = match t.which {
+                "numpy" => ("numpy", "NumPy (a + b) * 2 + a * b"),
+                "numexpr" => ("numexpr", "numexpr.evaluate"),
+                _ => ("cython-prange", "Cython prange (talk's kernel)"),
+            };
+            let ok = t.bytes.as_ref().map(|bytes| {
+                bytes.len() == std::mem::size_of_val(oracle.as_slice())
+                    && bytes
+                        .chunks_exact(size)
+                        .zip(oracle.as_slice())
+                        .all(|(c, &r)| T::from_le(c).map(T::bits) == Some(r.bits()))
+            });
+            (id, name, t.threads, t.ms, ok)
+        })
+        .collect();
     if !rows.is_empty() {
         notes.push(
             "the python3 rows are timed in their own process after the Rust rounds, not \

@@ -1,12 +1,14 @@
-# NumPy and numexpr rows for `fuse2d --python`, run as
+# NumPy, numexpr and the talk's Cython prange kernel, for `fuse2d --python`
+# and `cargo bench --bench versus` (through benches/support/python.rs), run as
 #   python3 -c "$(cat python_bench.py)" ROWS COLS REPS DTYPE LAYOUT THREADS OUT_PREFIX
-# Prints one line per result: `numpy <median seconds> <threads>`,
-# `numexpr <median seconds> <threads>`, `cython-prange <median seconds>
-# <threads>` (the talk's Cython + OpenMP kernel, built at run time when
-# Cython and a C compiler with OpenMP are there), or `<name>-missing
-# <reason>`; writes each result's raw bytes to OUT_PREFIX.<name>.bin
-# (`cython-prange-t<threads>` for the Cython rows) for the bitwise check.
-# The inputs are the CLI's own, made the same way:
+# Prints one line per result: `numpy <median seconds> 1`, `numexpr <median
+# seconds> <threads>` and `cython-prange <median seconds> <threads>` (the
+# talk's Cython + OpenMP kernel, built at run time when Cython and a C
+# compiler with OpenMP are there), the last two on 1 and on THREADS threads,
+# or `<name>-missing <reason>`; writes each result's raw bytes to
+# OUT_PREFIX.numpy.bin, OUT_PREFIX.numexpr-t<threads>.bin and
+# OUT_PREFIX.cython-prange-t<threads>.bin for the bitwise check.
+# The inputs are the Rust side's own, made the same way:
 #   a[i, j] = (i * cols + j) * 1e-3,  b[i, j] = 1 / (1 + i + j)  (in float64, then DTYPE)
 import sys
 import time
@@ -65,13 +67,14 @@ def bench_numexpr():
     except Exception as e:  # noqa: BLE001
         print("numexpr-missing", type(e).__name__)
         return
-    ne.set_num_threads(threads)
 
     def run_numexpr():
         res["numexpr"] = ne.evaluate("(a + b) * 2 + a * b")
 
-    print("numexpr", repr(median_seconds(run_numexpr)), threads, flush=True)
-    np.ascontiguousarray(res["numexpr"]).tofile(prefix + ".numexpr.bin")
+    for t in sorted({1, threads}):
+        ne.set_num_threads(t)
+        print("numexpr", repr(median_seconds(run_numexpr)), t, flush=True)
+        np.ascontiguousarray(res["numexpr"]).tofile(prefix + ".numexpr-t%d.bin" % t)
 
 
 # The talk's "OpenMP with Cython - Parallel Range" kernel. Changes from the
