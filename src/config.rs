@@ -90,13 +90,17 @@ pub struct Config {
 /// Inputs with fewer elements than this run on the calling thread by
 /// default: below it, waking threads costs more than it saves.
 ///
-/// Measured on a 2-core Zen 4 (f64 flagship, one thread against two forced
-/// parallel, interleaved, medians; `cargo bench --bench versus -- serial`):
-/// waking the pool costs 10-30 us per call, so two threads ran 2-3.5x
-/// slower at 181x181 and 256x256, even at 512x512 (1.0x) and 724x724
-/// (0.7-0.8x in two of three runs), and 1.35x faster from 1024x1024
-/// (2^20 elements) up. Override with [`Config::serial_threshold`].
-pub const DEFAULT_SERIAL_THRESHOLD: usize = 1 << 20;
+/// 2^18 elements (512x512). Measured on a 2-core Intel Xeon VM (f64
+/// flagship, one thread against two forced parallel, medians; `cargo bench
+/// --bench versus -- serial`), with each kind of call in phases of its own
+/// and with the two alternating: two threads were 1.1-1.3x faster from
+/// 512x512, 1.5x at 724x724 and 1.7x at 1024x1024, but 0.65x at 362x362
+/// and within noise of one thread at 256x256. (An earlier measurement on a
+/// 2-core Zen 4, alternating calls only, put the crossover at 1024x1024;
+/// alternating calls leave the second core idle between two-thread calls,
+/// which on these VMs slows it down.) Override with
+/// [`Config::serial_threshold`].
+pub const DEFAULT_SERIAL_THRESHOLD: usize = 1 << 18;
 
 /// What a computation did, for callers and tests that want to know.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
