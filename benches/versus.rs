@@ -31,14 +31,12 @@
 //! For the Python rows, put a `python3` with `numpy`, `numexpr`, `cython`
 //! and `setuptools` first on `PATH` (e.g. a venv's `bin`).
 
-#[path = "support/baselines.rs"]
-#[allow(dead_code)] // the naive and unfused baselines serve the criterion suite
-mod baselines;
 #[path = "support/python.rs"]
 mod python;
-/// The CLI's inputs (`input_a`, `input_b`), which the Python script makes too.
+/// The CLI's inputs (`input_a`, `input_b`, which the Python script makes
+/// too) and its roof triads (`benches/support/triad.rs`).
 #[path = "../cli/src/strategies.rs"]
-#[allow(unused_imports)] // the roof triads it re-exports come from `baselines` here
+#[allow(unused_imports)] // not every re-exported triad item is used here
 mod strategies;
 
 use std::hint::black_box;
@@ -90,7 +88,7 @@ struct AutoMs {
 
 fn run(n: usize, threads: usize) -> AutoMs {
     let a = Matrix::from_fn(n, n, |i, j| strategies::input_a::<f64>(i, j, n));
-    let b = Matrix::from_fn(n, n, |i, j| strategies::input_b::<f64>(i, j));
+    let b = Matrix::from_fn(n, n, strategies::input_b::<f64>);
     let b_cm: Vec<f64> = (0..n * n)
         .map(|k| b.get(k % n, k / n).expect("in range"))
         .collect();
@@ -114,12 +112,30 @@ fn run(n: usize, threads: usize) -> AutoMs {
                 "triad (no NT stores here)"
             },
             checked: false,
-            run: Box::new(|o| baselines::triad_stream(o, a.as_slice(), b.as_slice(), threads)),
+            run: Box::new(|o| {
+                strategies::triad_threads(
+                    strategies::triad_streaming,
+                    o,
+                    a.as_slice(),
+                    b.as_slice(),
+                    3.0,
+                    threads,
+                )
+            }),
         },
         Entry {
             name: "triad, normal stores",
             checked: false,
-            run: Box::new(|o| baselines::triad_normal(o, a.as_slice(), b.as_slice(), threads)),
+            run: Box::new(|o| {
+                strategies::triad_threads(
+                    strategies::triad_normal,
+                    o,
+                    a.as_slice(),
+                    b.as_slice(),
+                    3.0,
+                    threads,
+                )
+            }),
         },
         Entry {
             name: "fuse2d Auto",
@@ -221,7 +237,7 @@ fn run(n: usize, threads: usize) -> AutoMs {
 /// (`auto[t - 1]`, from this process's rounds just before).
 fn python_contenders(n: usize, auto: &[AutoMs; 2]) {
     let a = Matrix::from_fn(n, n, |i, j| strategies::input_a::<f64>(i, j, n));
-    let b = Matrix::from_fn(n, n, |i, j| strategies::input_b::<f64>(i, j));
+    let b = Matrix::from_fn(n, n, strategies::input_b::<f64>);
     let want = fuse2d::reference::fused(a.as_ref(), b.as_ref()).expect("same shapes");
     println!(
         "\n{n}x{n} f64, Python contenders (python3, in its own process after the Rust rounds; median of {ROUNDS})"
@@ -293,7 +309,7 @@ fn serial_threshold() {
     let two = Config::new().threads(2).serial_threshold(0);
     for n in [181, 256, 362, 512, 724, 1024, 1448] {
         let a = Matrix::from_fn(n, n, |i, j| strategies::input_a::<f64>(i, j, n));
-        let b = Matrix::from_fn(n, n, |i, j| strategies::input_b::<f64>(i, j));
+        let b = Matrix::from_fn(n, n, strategies::input_b::<f64>);
         let mut out = Matrix::zeros(n, n);
         let mut call = |cfg: &Config| {
             let start = Instant::now();

@@ -244,6 +244,10 @@ unsafe fn packed_tile<T, V, S, E, const N: usize>(
     E: Expr<T, N>,
 {
     if streaming && t.out_cs == 1 {
+        // The first and last line of an output row not aligned to lines
+        // take normal stores, which read the line first: ask for them now,
+        // so they arrive while the strided inputs are packed (4000x4000, `b`
+        // column-major, one thread: 1-3% in four runs of four).
         for i in 0..t.rows as isize {
             let row = t.out.wrapping_offset(i * t.out_rs);
             prefetch(row.cast_const());
@@ -473,11 +477,10 @@ const PREFETCH_COLS: usize = 8;
 /// they touch, once, with the T2 hint (into L2 on current x86 cores; T0,
 /// into L1, measured the same). A run that does not start on a line
 /// boundary touches one line more than its length suggests (64 f64 at a
-/// 16-byte offset: 9 lines); missing that line left one load per run
-/// waiting on memory (4000x4000, `b` column-major at malloc's 16-byte
-/// offset, one thread: 0.56 of row-major, 0.66 when 64-byte aligned). A
-/// hint: it never faults, whatever the address; a no-op where stable Rust
-/// has no prefetch instruction.
+/// 16-byte offset: 9 lines); that line is prefetched too (no measurable
+/// change at 4000x4000: the cost of misaligned operands was the streaming
+/// rows', see [`row_streaming`]). A hint: it never faults, whatever the
+/// address; a no-op where stable Rust has no prefetch instruction.
 #[inline(always)]
 fn prefetch_run<T>(p: *const T, rs: isize, rows: usize) {
     #[cfg(target_arch = "x86_64")]
