@@ -89,13 +89,13 @@ struct AutoMs {
 fn run(n: usize, threads: usize) -> AutoMs {
     let a = Matrix::from_fn(n, n, |i, j| strategies::input_a::<f64>(i, j, n));
     let b = Matrix::from_fn(n, n, strategies::input_b::<f64>);
-    let b_cm: Vec<f64> = (0..n * n)
-        .map(|k| b.get(k % n, k / n).expect("in range"))
-        .collect();
-    let b_cm_view = MatRef::from_slice_col_major(&b_cm, n, n).expect("n * n elements");
+    // `b` column-major: its transpose, row-major. Every array here is a
+    // `Matrix`, allocated (like NumPy's) with the huge-page advice.
+    let b_cm = Matrix::from_fn(n, n, |j, i| strategies::input_b::<f64>(i, j));
+    let b_cm_view = MatRef::from_slice_col_major(b_cm.as_slice(), n, n).expect("n * n elements");
     let a_nd = ArrayView2::from_shape((n, n), a.as_slice()).expect("n * n elements");
     let b_nd = ArrayView2::from_shape((n, n), b.as_slice()).expect("n * n elements");
-    let b_cm_nd = ArrayView2::from_shape((n, n).f(), &b_cm).expect("n * n elements");
+    let b_cm_nd = ArrayView2::from_shape((n, n).f(), b_cm.as_slice()).expect("n * n elements");
     let want = fuse2d::reference::fused(a.as_ref(), b.as_ref()).expect("same shapes");
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -177,7 +177,7 @@ fn run(n: usize, threads: usize) -> AutoMs {
         },
     ];
 
-    let mut out = vec![0.0; n * n];
+    let mut out = Matrix::<f64>::zeros(n, n).into_vec();
     // Warm-up, and every output checked bitwise against the reference.
     for e in entries.iter_mut().filter(|e| e.checked) {
         out.fill(0.0);

@@ -102,7 +102,10 @@
 //! column-major input with a row-major output, say), pack buffers: those
 //! are kept per thread for later calls, about an eighth of L2 per
 //! transposed input plus one row, and freed when the thread exits. (rayon
-//! may allocate for its own scheduling.)
+//! may allocate for its own scheduling.) On Linux a [`Matrix`] of 4 MiB or
+//! more asks for transparent huge pages (`madvise(MADV_HUGEPAGE)`) before
+//! its first write, as NumPy does for its arrays; views of your own
+//! buffers are used as they are.
 //!
 //! ## Cargo features
 //!

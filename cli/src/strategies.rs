@@ -147,13 +147,13 @@ pub struct Operand<T> {
 
 impl<T: Element> Operand<T> {
     /// A buffer of `len` elements (at least `geo.reach()`), with element
-    /// `(i, j)` of the operand set to `f(i, j)` and the rest zero. `None`
-    /// when the memory cannot be allocated.
+    /// `(i, j)` of the operand set to `f(i, j)` and the rest zero, allocated
+    /// as a `fuse2d::Matrix` is. `None` when the memory cannot be allocated.
     pub fn try_new(geo: Geometry, len: usize, f: impl Fn(usize, usize) -> T) -> Option<Self> {
         let len = len.max(geo.reach());
-        let mut data = Vec::new();
-        data.try_reserve_exact(len).ok()?;
-        data.resize(len, T::ZERO);
+        // Through `Matrix`, so a large buffer gets the huge-page advice
+        // NumPy gives its arrays too (see `fuse2d::Matrix`).
+        let mut data = fuse2d::Matrix::<T>::try_zeros(1, len).ok()?.into_vec();
         for i in 0..geo.rows {
             for j in 0..geo.cols {
                 data[geo.at(i, j)] = f(i, j);
