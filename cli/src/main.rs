@@ -1055,6 +1055,41 @@ mod tests {
     }
 
     #[test]
+    fn the_script_output_is_read_with_its_result_files() {
+        let prefix = std::env::temp_dir()
+            .join(format!("fuse2d-py-test-{}", std::process::id()))
+            .to_string_lossy()
+            .into_owned();
+        std::fs::write(format!("{prefix}.numexpr-t2.bin"), [1u8, 2, 3]).unwrap();
+        let run = python::parse(
+            "numpy 0.0215 1\n\
+             numexpr 0.0051 2\n\
+             cython-prange-missing Cython is not importable (ImportError)\n\
+             numexpr 0.x 1\n\
+             some chatter from a build\n",
+            &prefix,
+        );
+        let got: Vec<(&str, usize, f64, Option<Vec<u8>>)> = run
+            .timings
+            .into_iter()
+            .map(|t| (t.which, t.threads, t.ms, t.bytes))
+            .collect();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!((got[0].0, got[0].1, got[0].3.clone()), ("numpy", 1, None));
+        assert!((got[0].2 - 21.5).abs() < 1e-9);
+        assert_eq!((got[1].0, got[1].1), ("numexpr", 2));
+        assert_eq!(got[1].3.as_deref(), Some(&[1u8, 2, 3][..]));
+        assert!(!std::path::Path::new(&format!("{prefix}.numexpr-t2.bin")).exists());
+        assert_eq!(
+            run.notes,
+            [
+                "cython-prange skipped: Cython is not importable (ImportError)",
+                "unreadable line from python3: \"numexpr 0.x 1\"",
+            ]
+        );
+    }
+
+    #[test]
     fn small_run_is_bitwise_everywhere() {
         for layout in ["contiguous", "quadrants", "colmajor-b"] {
             for dtype in ["f64", "f32"] {
