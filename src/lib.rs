@@ -138,6 +138,7 @@ mod kernel;
 mod matrix;
 #[cfg(feature = "ndarray")]
 pub mod nd;
+mod pack;
 mod par;
 mod plan;
 pub mod reference;

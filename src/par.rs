@@ -13,7 +13,7 @@ use crate::arch;
 use crate::cache::CacheInfo;
 use crate::expr::Expr;
 use crate::isa::Isa;
-use crate::kernel::{PACK_ROWS, Pack};
+use crate::pack::{PACK_ROWS, Pack};
 use crate::plan::Block;
 use crate::simd::Element;
 
@@ -65,7 +65,7 @@ pub(crate) struct Grid {
 
 /// Default tile size in elements: for row tiles, enough of every operand to
 /// fill about half of L2, at least 4096 elements; for mixed layouts, one
-/// packed strip (`kernel::Pack`).
+/// packed strip (`pack::Pack`).
 pub(crate) fn default_tile_elems<T, const N: usize>(b: &Block<T, N>, shape: Shape) -> usize {
     let c = CacheInfo::get();
     let per_elem = core::mem::size_of::<T>() * (N + 1);

@@ -1,0 +1,220 @@
+//! Packing: operands with a non-unit inner stride (a column-major input
+//! against a row-major output, a broadcast) are copied, in their own memory
+//! order, into row-major strips the kernel then reads like any row. The
+//! strip shape, the per-thread buffers they live in, the copy, and the
+//! prefetches that keep the copy from waiting on memory.
+//!
+//! The copy is baseline code on purpose (see [`pack_operand`]); everything
+//! else here is inlined into the per-ISA entry points, which
+//! `tests/disasm.rs` checks.
+
+use crate::cache::CacheInfo;
+use crate::plan::Block;
+
+/// One cache line of scratch memory.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u8; 64]);
+
+std::thread_local! {
+    /// Each thread's pack buffers, kept between blocks and calls, so the
+    /// mixed-layout path does not allocate per tile (buffers above glibc's
+    /// `mmap` threshold would be mapped and faulted in again each time,
+    /// unless glibc has raised its threshold; with glibc 2.36 here it had,
+    /// and the timing did not change measurably). It grows to the largest
+    /// need seen, about L2/8 plus one row, and lives as long as the thread.
+    static SCRATCH: core::cell::Cell<Vec<Line>> = const { core::cell::Cell::new(Vec::new()) };
+}
+
+/// This thread's scratch, taken out of [`SCRATCH`] for one block and put
+/// back on drop. A call made while it is out (an expression that calls
+/// fuse2d from inside the kernel) finds the slot empty and grows its own;
+/// the larger of the two is kept.
+pub(crate) struct Scratch(Vec<Line>);
+
+impl Scratch {
+    /// Room for `len` elements of `T`, 64-byte aligned.
+    pub(crate) fn take<T>(len: usize) -> Scratch {
+        let lines = (len * core::mem::size_of::<T>()).div_ceil(64);
+        let mut v = SCRATCH.take();
+        if v.len() < lines {
+            v.resize(lines, Line([0; 64]));
+        }
+        Scratch(v)
+    }
+
+    pub(crate) fn as_mut_ptr<T>(&mut self) -> *mut T {
+        self.0.as_mut_ptr().cast::<T>()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let mine = core::mem::take(&mut self.0);
+        let other = SCRATCH.take();
+        SCRATCH.set(if other.len() > mine.len() {
+            other
+        } else {
+            mine
+        });
+    }
+}
+
+/// Rows of the strips that operands with a non-unit inner stride are packed
+/// in. A column-major operand is then read in runs of `PACK_ROWS` elements
+/// (8 cache lines of f64) while the row-major ones and the output are read
+/// and written in long row runs, which the hardware prefetchers follow.
+pub(crate) const PACK_ROWS: usize = 64;
+
+/// The shape of the packed strips of one block.
+#[derive(Clone, Copy)]
+pub(crate) struct Pack {
+    /// Columns per strip: a multiple of 64, at least 64.
+    pub cols: usize,
+    /// Row stride of the pack buffers, in elements: `cols` plus one cache
+    /// line, so the column-order writes of a transposing pack do not all
+    /// fall in the same L1 set (a power-of-two stride measured 2x slower).
+    pub stride: usize,
+}
+
+impl Pack {
+    /// The strip shape for a block of `N` inputs of `T`, some of them strided.
+    pub(crate) fn new<T, const N: usize>(b: &Block<T, N>) -> Pack {
+        let packed = b.in_cs.iter().filter(|&&s| s != 1).count().max(1);
+        let size = core::mem::size_of::<T>();
+        // The strips of all packed operands together fill an eighth of L2
+        // (512 columns of f64 with 2 MiB of L2), leaving L2 to the tiles of
+        // the other operands. Measured on an Intel Xeon (2 MiB L2) with `b`
+        // column-major, one thread, as throughput against all-row-major in
+        // the same run (2000x2000, 4000x4000): strips filling L2 0.50x,
+        // 0.50x; L2/2 0.52x, 0.50x; L2/4 0.58x, 0.56x; L2/8 0.61x, 0.58x;
+        // L2/16 was worse before the last changes. (Filling L2 was best on
+        // AMD Zen 4 before the pack had its prefetch; not re-measured there.)
+        let cols = (CacheInfo::get().l2 / (8 * packed * PACK_ROWS * size)) / 64 * 64;
+        Pack {
+            cols: cols.max(64),
+            stride: cols.max(64) + 64 / size,
+        }
+    }
+
+    /// Elements of one operand's pack buffer.
+    pub(crate) fn capacity(self) -> usize {
+        PACK_ROWS * self.stride
+    }
+
+    /// The default tile of the parallel grid for mixed layouts: one strip.
+    pub(crate) fn tile_elems<T, const N: usize>(b: &Block<T, N>) -> usize {
+        PACK_ROWS * Pack::new(b).cols
+    }
+}
+
+/// Copies the `rows x cols` elements at `src` (strides `rs`, `cs`) into
+/// `buf`, row-major with row stride `stride`, reading `src` in its own
+/// memory order.
+///
+/// Not inlined into the SIMD clones: it is a copy, bound by the strided
+/// reads, and inside an AVX-512 clone LLVM turns the column-order writes
+/// into `vscatterqpd`, which is slow on current cores.
+///
+/// # Safety
+/// Every `(r, c)` with `r < rows`, `c < cols` is readable at
+/// `src + r * rs + c * cs`; `buf` is writable for `rows * stride` elements,
+/// `cols <= stride`.
+#[inline(never)]
+pub(crate) unsafe fn pack_operand<T: Copy>(
+    buf: *mut T,
+    stride: usize,
+    src: *const T,
+    rs: isize,
+    cs: isize,
+    rows: usize,
+    cols: usize,
+) {
+    let copy = |r: usize, c: usize| {
+        // SAFETY: `(r, c)` is inside the tile, and `r * stride + c <
+        // rows * stride`, inside the buffer (the function's contract).
+        unsafe {
+            buf.add(r * stride + c)
+                .write(*src.offset(r as isize * rs + c as isize * cs))
+        }
+    };
+    if rs.unsigned_abs() < cs.unsigned_abs() {
+        // Down the columns, a line's worth of them at a time: each buffer
+        // row then gets a whole line per block instead of one element per
+        // column (at 4000x4000 the pack took 13 ms instead of 19).
+        let block = (64 / core::mem::size_of::<T>()).max(1);
+        let mut c = 0;
+        while c < cols {
+            let width = block.min(cols - c);
+            for p in c + PREFETCH_COLS..(c + PREFETCH_COLS + width).min(cols) {
+                prefetch_run(src.wrapping_offset(p as isize * cs), rs, rows);
+            }
+            for r in 0..rows {
+                (c..c + width).for_each(|c| copy(r, c));
+            }
+            c += width;
+        }
+    } else {
+        (0..rows).for_each(|r| (0..cols).for_each(|c| copy(r, c)));
+    }
+}
+
+/// How many columns ahead a transposing pack prefetches (one block of
+/// columns, for f64). Each column is a short run (`PACK_ROWS` elements) far
+/// from the last, which the hardware prefetchers do not follow: without it
+/// the pack waited on memory one run at a time (4000x4000, `b`
+/// column-major: 80 ms, with it 45 ms; 4 to 64 columns ahead measured
+/// alike).
+const PREFETCH_COLS: usize = 8;
+
+/// Prefetches the `rows` elements at `p` with stride `rs`: every cache line
+/// they touch, once, with the T2 hint (into L2 on current x86 cores; T0,
+/// into L1, measured the same). A run that does not start on a line
+/// boundary touches one line more than its length suggests (64 f64 at a
+/// 16-byte offset: 9 lines); that line is prefetched too (no measurable
+/// change at 4000x4000: the cost of misaligned operands was the streaming
+/// rows', see `kernel::row_streaming`). A hint: it never faults, whatever the
+/// address; a no-op where stable Rust has no prefetch instruction.
+#[inline(always)]
+fn prefetch_run<T>(p: *const T, rs: isize, rows: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        const LINE: usize = 64;
+        if rows == 0 {
+            return;
+        }
+        let size = core::mem::size_of::<T>();
+        let span = rs.unsigned_abs() * size;
+        let last = p.wrapping_offset((rows as isize - 1) * rs).cast::<u8>();
+        if span <= LINE {
+            // A dense run: walk its lines from the lowest address.
+            let first = p.cast::<u8>();
+            let lo = if rs < 0 { last } else { first };
+            let lines = (lo as usize % LINE + (rows - 1) * span + size).div_ceil(LINE);
+            let base = lo.wrapping_sub(lo as usize % LINE);
+            (0..lines).for_each(|l| prefetch(base.wrapping_add(l * LINE)));
+        } else {
+            (0..rows).for_each(|r| prefetch(p.wrapping_offset(r as isize * rs)));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, rs, rows);
+}
+
+/// Prefetches the cache line holding `p`, with the T2 hint. A hint: it
+/// never faults, whatever the address; a no-op where stable Rust has no
+/// prefetch instruction.
+#[inline(always)]
+pub(crate) fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{_MM_HINT_T2, _mm_prefetch};
+        // SAFETY: a prefetch is a hint that does not access memory
+        // architecturally, so any address is sound; the pointer is only
+        // computed (`wrapping_*`), never dereferenced. SSE is in the x86_64
+        // baseline.
+        unsafe { _mm_prefetch::<_MM_HINT_T2>(p.cast::<i8>()) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
