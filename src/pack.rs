@@ -4,9 +4,9 @@
 //! strip shape, the per-thread buffers they live in, the copy, and the
 //! prefetches that keep the copy from waiting on memory.
 //!
-//! The copy is baseline code on purpose (see [`pack_operand`]); everything
-//! else here is inlined into the per-ISA entry points, which
-//! `tests/disasm.rs` checks.
+//! The copy is baseline code on purpose (see [`pack_operand`]), and the
+//! strip and scratch bookkeeping has no vector code; the prefetches are
+//! inlined into the per-ISA entry points (`tests/disasm.rs` checks both).
 
 use crate::cache::CacheInfo;
 use crate::plan::Block;
