@@ -255,11 +255,7 @@ fn python_contenders(n: usize, auto: &[AutoMs; 2]) {
             }
         };
         for t in &run.timings {
-            let name = match t.which {
-                "numpy" => "NumPy (a + b) * 2 + a * b",
-                "numexpr" => "numexpr.evaluate",
-                _ => "Cython prange (talk's kernel)",
-            };
+            let name = t.label();
             let fuse = &auto[t.threads.clamp(1, 2) - 1];
             let fuse_ms = if layout == "contiguous" {
                 fuse.row_major

@@ -141,7 +141,7 @@ impl<T> Matrix<T> {
 
 /// Buffers of at least this many bytes get the huge-page advice (NumPy's
 /// threshold too): below it a 2 MiB page would mostly hold other data.
-pub(crate) const HUGE_PAGE_MIN_BYTES: usize = 4 << 20;
+const HUGE_PAGE_MIN_BYTES: usize = 4 << 20;
 
 /// Advises the kernel to back the whole pages of `bytes` bytes at `p` with
 /// transparent huge pages, if there are at least [`HUGE_PAGE_MIN_BYTES`].

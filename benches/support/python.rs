@@ -23,6 +23,17 @@ pub struct PyTiming {
     pub bytes: Option<Vec<u8>>,
 }
 
+impl PyTiming {
+    /// The contender's name in a table.
+    pub fn label(&self) -> &'static str {
+        match self.which {
+            "numpy" => "NumPy (a + b) * 2 + a * b",
+            "numexpr" => "numexpr.evaluate",
+            _ => "Cython prange (talk's kernel)",
+        }
+    }
+}
+
 /// What one run of the script gave.
 pub struct PyRun {
     pub timings: Vec<PyTiming>,

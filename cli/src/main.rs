@@ -896,15 +896,7 @@ fn python_rows<T: Real>(p: &Plan, oracle: &Matrix<T>) -> Result<(Vec<PyRow>, Vec
     let rows: Vec<PyRow> = run
         .timings
         .iter()
-        // The CLI's Python rows: NumPy, numexpr on all threads, Cython on 1
-        // and on all threads.
-        .filter(|t| t.which != "numexpr" || t.threads == p.all)
         .map(|t| {
-            let (id, name) = match t.which {
-                "numpy" => ("numpy", "NumPy (a + b) * 2 + a * b"),
-                "numexpr" => ("numexpr", "numexpr.evaluate"),
-                _ => ("cython-prange", "Cython prange (talk's kernel)"),
-            };
             let ok = t.bytes.as_ref().map(|bytes| {
                 bytes.len() == std::mem::size_of_val(oracle.as_slice())
                     && bytes
@@ -912,7 +904,7 @@ fn python_rows<T: Real>(p: &Plan, oracle: &Matrix<T>) -> Result<(Vec<PyRow>, Vec
                         .zip(oracle.as_slice())
                         .all(|(c, &r)| T::from_le(c).map(T::bits) == Some(r.bits()))
             });
-            (id, name, t.threads, t.ms, ok)
+            (t.which, t.label(), t.threads, t.ms, ok)
         })
         .collect();
     if !rows.is_empty() {
