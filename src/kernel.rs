@@ -2,45 +2,39 @@
 //! body + padded tail), and operands with a non-unit inner stride are first
 //! packed into contiguous strips (`pack`). Generic over the lane type `V`,
 //! so each instruction set only chooses `V` and its target features (see
-//! `arch/`), and, for streaming stores, its non-temporal copy.
+//! `arch/`), and its two primitives `A`: the non-temporal copy of streaming
+//! stores ([`Stream`]) and the in-register transpose of the pack
+//! ([`Transpose`]).
 
 use core::array;
 
 use crate::expr::Expr;
-use crate::pack::{PACK_ROWS, Pack, Scratch, pack_operand, prefetch};
+use crate::pack::{PACK_ROWS, Pack, Scratch, Transpose, pack_operand, prefetch};
 use crate::plan::Block;
 use crate::simd::{Element, MAX_LANES, Vector};
 
-/// Non-temporal (streaming) stores of one instruction set.
+/// Non-temporal (streaming) stores of one instruction set. The defaults
+/// are those of an instruction set without them.
 pub(crate) trait Stream {
     /// Whether this instruction set has streaming stores at all.
-    const AVAILABLE: bool;
+    const AVAILABLE: bool = false;
     /// Copies `lines` whole 64-byte lines from `src` to `dst` with
     /// non-temporal stores.
     ///
     /// # Safety
     /// `src` and `dst` are 64-byte aligned, `src` readable and `dst` writable
     /// for `64 * lines` bytes, and the CPU has the instruction set.
-    unsafe fn copy_lines(dst: *mut u8, src: *const u8, lines: usize);
+    #[inline(always)]
+    unsafe fn copy_lines(_dst: *mut u8, _src: *const u8, _lines: usize) {
+        unreachable!("streaming is only used where Stream::AVAILABLE")
+    }
     /// Orders the streaming stores before any later store (`sfence`).
-    fn fence();
+    #[inline(always)]
+    fn fence() {}
 }
 
 /// Bytes computed into an L1 buffer, then streamed out, per step.
 pub(crate) const STREAM_BYTES: usize = 1024;
-
-/// The stand-in for instruction sets without streaming stores.
-pub(crate) struct NoStream;
-
-impl Stream for NoStream {
-    const AVAILABLE: bool = false;
-    #[inline(always)]
-    unsafe fn copy_lines(_: *mut u8, _: *const u8, _: usize) {
-        unreachable!("streaming is only used where Stream::AVAILABLE")
-    }
-    #[inline(always)]
-    fn fence() {}
-}
 
 #[repr(C, align(64))]
 struct LineBuf([u8; STREAM_BYTES]);
@@ -52,14 +46,14 @@ struct LineBuf([u8; STREAM_BYTES]);
 /// `b` upholds the [`Block`] invariants, and the CPU supports whatever target
 /// features the caller was compiled with.
 #[inline(always)]
-pub(crate) unsafe fn run_block<T, V, S, E, const N: usize>(e: &E, b: &Block<T, N>, streaming: bool)
+pub(crate) unsafe fn run_block<T, V, A, E, const N: usize>(e: &E, b: &Block<T, N>, streaming: bool)
 where
     T: Element,
     V: Vector<T>,
-    S: Stream,
+    A: Stream + Transpose,
     E: Expr<T, N>,
 {
-    let streaming = streaming && S::AVAILABLE;
+    let streaming = streaming && A::AVAILABLE;
     // The layout test is made once per block, not per row.
     if b.unit_inner() {
         for i in 0..b.rows as isize {
@@ -69,14 +63,14 @@ where
             // elements inside its borrow (block invariants, unit inner stride).
             unsafe {
                 if streaming {
-                    row_streaming::<T, V, S, E, N>(e, ins, out, b.cols);
+                    row_streaming::<T, V, A, E, N>(e, ins, out, b.cols);
                 } else {
                     row_contiguous::<T, V, E, N>(e, ins, out, b.cols);
                 }
             }
         }
         if streaming {
-            S::fence();
+            A::fence();
         }
     } else {
         let pack = Pack::new::<T, N>(b);
@@ -109,12 +103,12 @@ where
                 // SAFETY: a sub-tile of a valid block is a valid block of at
                 // most `PACK_ROWS x pack.cols`; the scratch parts have the
                 // sizes `packed_tile` needs and are disjoint.
-                unsafe { packed_tile::<T, V, S, E, N>(e, &t, pack, streaming, bufs, row_buf) };
+                unsafe { packed_tile::<T, V, A, E, N>(e, &t, pack, streaming, bufs, row_buf) };
             }
         }
         drop(scratch);
         if streaming {
-            S::fence();
+            A::fence();
         }
     }
 }
@@ -131,9 +125,9 @@ where
 /// `t` upholds the block invariants and has at most `PACK_ROWS` rows and
 /// `pack.cols` columns; `bufs[k]` is writable for `pack.capacity()` elements
 /// for every input with a non-unit inner stride, and `row_buf` for `pack.cols` if
-/// the output has one; with `streaming`, the CPU has `S`'s instruction set.
+/// the output has one; with `streaming`, the CPU has `A`'s instruction set.
 #[inline(always)]
-unsafe fn packed_tile<T, V, S, E, const N: usize>(
+unsafe fn packed_tile<T, V, A, E, const N: usize>(
     e: &E,
     t: &Block<T, N>,
     pack: Pack,
@@ -143,7 +137,7 @@ unsafe fn packed_tile<T, V, S, E, const N: usize>(
 ) where
     T: Element,
     V: Vector<T>,
-    S: Stream,
+    A: Stream + Transpose,
     E: Expr<T, N>,
 {
     if streaming && t.out_cs == 1 {
@@ -167,7 +161,7 @@ unsafe fn packed_tile<T, V, S, E, const N: usize>(
         // SAFETY: forwarded: the tile is valid and `buf` is writable for
         // `pack.capacity()` elements, `PACK_ROWS` rows of `pack.stride`.
         unsafe {
-            pack_operand(
+            pack_operand::<T, A>(
                 buf,
                 pack.stride,
                 t.ins[k],
@@ -186,12 +180,12 @@ unsafe fn packed_tile<T, V, S, E, const N: usize>(
         // SAFETY: each input row now has `cols` contiguous readable elements
         // (packed, or unit stride already); the output row is written either
         // directly (unit stride; with streaming stores only when `streaming`,
-        // where this function's contract gives `S`'s instruction set) or
+        // where this function's contract gives `A`'s instruction set) or
         // through `row_buf`, then element by element at its stride, inside
         // the tile.
         unsafe {
             if t.out_cs == 1 && streaming {
-                row_streaming::<T, V, S, E, N>(e, row, out, t.cols);
+                row_streaming::<T, V, A, E, N>(e, row, out, t.cols);
             } else if t.out_cs == 1 {
                 row_contiguous::<T, V, E, N>(e, row, out, t.cols);
             } else {
@@ -263,9 +257,9 @@ unsafe fn row_contiguous<T, V, E, const N: usize>(
 /// (4000x4000, `b` column-major, one thread: 37.3 ms, 31.2 ms aligned).
 ///
 /// # Safety
-/// As [`row_contiguous`], and the CPU has `S`'s instruction set.
+/// As [`row_contiguous`], and the CPU has `A`'s instruction set.
 #[inline(always)]
-unsafe fn row_streaming<T, V, S, E, const N: usize>(
+unsafe fn row_streaming<T, V, A, E, const N: usize>(
     e: &E,
     ins: [*const T; N],
     out: *mut T,
@@ -273,7 +267,7 @@ unsafe fn row_streaming<T, V, S, E, const N: usize>(
 ) where
     T: Element,
     V: Vector<T>,
-    S: Stream,
+    A: Stream + Transpose,
     E: Expr<T, N>,
 {
     let size = core::mem::size_of::<T>();
@@ -302,7 +296,7 @@ unsafe fn row_streaming<T, V, S, E, const N: usize>(
         unsafe {
             let at: [*const T; N] = array::from_fn(|k| ins[k].add(i));
             row_contiguous::<T, V, E, N>(e, at, tmp, n);
-            S::copy_lines(
+            A::copy_lines(
                 out.add(i).cast::<u8>(),
                 tmp.cast_const().cast::<u8>(),
                 n / line,

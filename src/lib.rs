@@ -100,8 +100,8 @@
 //! one thread pool per count asked of [`Config::threads`] (built once, then
 //! reused), and, when some operand must be transposed on the fly (a
 //! column-major input with a row-major output, say), pack buffers: those
-//! are kept per thread for later calls, about an eighth of L2 per
-//! transposed input plus one row, and freed when the thread exits. (rayon
+//! are kept per thread for later calls, about a sixteenth of L2 for all
+//! transposed inputs together plus one row, and freed when the thread exits. (rayon
 //! may allocate for its own scheduling.) On Linux a [`Matrix`] of 4 MiB or
 //! more asks for transparent huge pages (`madvise(MADV_HUGEPAGE)`) before
 //! its first write, as NumPy does for its arrays; views of your own

@@ -4,9 +4,10 @@
 //! strip shape, the per-thread buffers they live in, the copy, and the
 //! prefetches that keep the copy from waiting on memory.
 //!
-//! The copy is baseline code on purpose (see [`pack_operand`]), and the
-//! strip and scratch bookkeeping has no vector code; the prefetches are
-//! inlined into the per-ISA entry points (`tests/disasm.rs` checks both).
+//! The transposing pack and the prefetches are inlined into the per-ISA
+//! entry points; the element-by-element copy is baseline code on purpose
+//! (see [`pack_copy`]), and the strip and scratch bookkeeping has no vector
+//! code (`tests/disasm.rs` checks all of it).
 
 use crate::cache::CacheInfo;
 use crate::plan::Block;
@@ -22,7 +23,7 @@ std::thread_local! {
     /// `mmap` threshold would be mapped and faulted in again each time,
     /// unless glibc has raised its threshold; with glibc 2.36 here it had,
     /// and the timing did not change measurably). It grows to the largest
-    /// need seen, about L2/8 plus one row, and lives as long as the thread.
+    /// need seen, about L2/16 plus one row, and lives as long as the thread.
     static SCRATCH: core::cell::Cell<Vec<Line>> = const { core::cell::Cell::new(Vec::new()) };
 }
 
@@ -62,9 +63,13 @@ impl Drop for Scratch {
 
 /// Rows of the strips that operands with a non-unit inner stride are packed
 /// in. A column-major operand is then read in runs of `PACK_ROWS` elements
-/// (8 cache lines of f64) while the row-major ones and the output are read
-/// and written in long row runs, which the hardware prefetchers follow.
-pub(crate) const PACK_ROWS: usize = 64;
+/// (4 cache lines of f64) while the row-major ones and the output are read
+/// and written in row runs of a strip's width, which the hardware
+/// prefetchers follow. With the in-register transpose, 32 rows beat 64 and
+/// 16 (one thread, `b` column-major against all-row-major in the same run,
+/// 1000/2000/4000 squared: 16 rows 0.71/0.74/0.58, 32 rows 0.74/0.78/0.56,
+/// 64 rows 0.73/0.71/0.54); with the element-by-element copy 64 was best.
+pub(crate) const PACK_ROWS: usize = 32;
 
 /// The shape of the packed strips of one block.
 #[derive(Clone, Copy)]
@@ -82,15 +87,17 @@ impl Pack {
     pub(crate) fn new<T, const N: usize>(b: &Block<T, N>) -> Pack {
         let packed = b.in_cs.iter().filter(|&&s| s != 1).count().max(1);
         let size = core::mem::size_of::<T>();
-        // The strips of all packed operands together fill an eighth of L2
+        // The strips of all packed operands together fill a sixteenth of L2
         // (512 columns of f64 with 2 MiB of L2), leaving L2 to the tiles of
         // the other operands. Measured on an Intel Xeon (2 MiB L2) with `b`
-        // column-major, one thread, as throughput against all-row-major in
-        // the same run (2000x2000, 4000x4000): strips filling L2 0.50x,
-        // 0.50x; L2/2 0.52x, 0.50x; L2/4 0.58x, 0.56x; L2/8 0.61x, 0.58x;
-        // L2/16 was worse before the last changes. (Filling L2 was best on
-        // AMD Zen 4 before the pack had its prefetch; not re-measured there.)
-        let cols = (CacheInfo::get().l2 / (8 * packed * PACK_ROWS * size)) / 64 * 64;
+        // column-major, one thread, 32-row strips, as throughput against
+        // all-row-major in the same run (1000/2000/4000 squared): L2/8
+        // 0.73/0.77/0.54, L2/16 0.74/0.78/0.56, L2/32 0.73/0.73/0.50. With
+        // the element-by-element copy and 64-row strips, L2/8 had been best
+        // (L2: 0.50x at 2000x2000, L2/4 0.58x, L2/8 0.61x). (Filling L2 was
+        // best on AMD Zen 4 before the pack had its prefetch; not
+        // re-measured there.)
+        let cols = (CacheInfo::get().l2 / (16 * packed * PACK_ROWS * size)) / 64 * 64;
         Pack {
             cols: cols.max(64),
             stride: cols.max(64) + 64 / size,
@@ -108,9 +115,104 @@ impl Pack {
     }
 }
 
+/// An instruction set's in-register transpose of square blocks of 64-bit
+/// elements, the inner step of packing a column-major operand. The
+/// defaults are those of an instruction set without one: the pack then
+/// copies element by element.
+pub(crate) trait Transpose {
+    /// Side of the block in elements (AVX-512: 8, AVX2: 4, SSE2 and NEON:
+    /// 2); 0 where there is none.
+    const SIDE: usize = 0;
+    /// Writes `dst[j * ds + i] = src[i * ss + j]` for every `i, j < SIDE`:
+    /// source rows become destination columns. It only moves bits (no
+    /// arithmetic), so NaN payloads survive.
+    ///
+    /// # Safety
+    /// Those `SIDE x SIDE` elements are readable at `src` and writable at
+    /// `dst` (unaligned is fine), and the CPU has the instruction set.
+    #[inline(always)]
+    unsafe fn transpose(_dst: *mut f64, _ds: usize, _src: *const f64, _ss: isize) {
+        unreachable!("the pack transposes only where Transpose::SIDE > 0")
+    }
+}
+
 /// Copies the `rows x cols` elements at `src` (strides `rs`, `cs`) into
 /// `buf`, row-major with row stride `stride`, reading `src` in its own
 /// memory order.
+///
+/// A column-major operand of 64-bit elements (`rs == 1`) goes through `A`'s
+/// in-register transpose, `A::SIDE` columns at a time, prefetched
+/// [`PREFETCH_COLS`] columns ahead; the edges that do not fill a block, and
+/// every other layout, go through [`pack_copy`]. With AVX-512 this made
+/// the pack of a 4000x4000 column-major `b` measurably cheaper; see
+/// `docs/performance.md` ("Mixed layouts").
+///
+/// # Safety
+/// As [`pack_copy`], and the CPU has `A`'s instruction set.
+#[inline(always)]
+pub(crate) unsafe fn pack_operand<T: Copy, A: Transpose>(
+    buf: *mut T,
+    stride: usize,
+    src: *const T,
+    rs: isize,
+    cs: isize,
+    rows: usize,
+    cols: usize,
+) {
+    let side = A::SIDE;
+    if side == 0 || core::mem::size_of::<T>() != 8 || rs != 1 || rows < side || cols < side {
+        // SAFETY: forwarded.
+        return unsafe { pack_copy(buf, stride, src, rs, cs, rows, cols) };
+    }
+    let (whole_rows, whole_cols) = (rows - rows % side, cols - cols % side);
+    for c in (0..whole_cols).step_by(side) {
+        for p in c + PREFETCH_COLS..(c + PREFETCH_COLS + side).min(cols) {
+            prefetch_run(src.wrapping_offset(p as isize * cs), rs, rows);
+        }
+        for r in (0..whole_rows).step_by(side) {
+            // SAFETY: the block is rows `r..r + side` and columns
+            // `c..c + side` of the tile, inside it (`whole_*` are at most
+            // `rows`, `cols`); element `(r + j, c + i)` is read at
+            // `src + j + (c + i) * cs` (`rs == 1`) and written at
+            // `buf + (r + j) * stride + c + i`, inside the buffer. `T` is
+            // 64 bits wide, so moving it as an `f64` moves its bits.
+            unsafe {
+                A::transpose(
+                    buf.add(r * stride + c).cast::<f64>(),
+                    stride,
+                    src.offset(r as isize + c as isize * cs).cast::<f64>(),
+                    cs,
+                )
+            };
+        }
+    }
+    // SAFETY: the rows below the last whole block (all columns), then the
+    // columns right of it (the rows above): sub-rectangles of the tile and
+    // of the buffer, at the offsets of their first elements.
+    unsafe {
+        let below = whole_rows as isize * rs;
+        pack_copy(
+            buf.add(whole_rows * stride),
+            stride,
+            src.offset(below),
+            rs,
+            cs,
+            rows - whole_rows,
+            cols,
+        );
+        pack_copy(
+            buf.add(whole_cols),
+            stride,
+            src.offset(whole_cols as isize * cs),
+            rs,
+            cs,
+            whole_rows,
+            cols - whole_cols,
+        );
+    }
+}
+
+/// The element-by-element copy: [`pack_operand`] without a transpose.
 ///
 /// Not inlined into the SIMD clones: it is a copy, bound by the strided
 /// reads, and inside an AVX-512 clone LLVM turns the column-order writes
@@ -121,7 +223,7 @@ impl Pack {
 /// `src + r * rs + c * cs`; `buf` is writable for `rows * stride` elements,
 /// `cols <= stride`.
 #[inline(never)]
-pub(crate) unsafe fn pack_operand<T: Copy>(
+unsafe fn pack_copy<T: Copy>(
     buf: *mut T,
     stride: usize,
     src: *const T,

@@ -92,7 +92,8 @@ fn instances<'a>(funcs: &'a BTreeMap<String, Vec<String>>, name: &str) -> Vec<&'
 /// they are inlined into) would run with the baseline's instructions; a
 /// closure around the packed path once made mixed layouts 12% slower at
 /// 4000x4000. Only the deliberately baseline pack copy and the strip and
-/// scratch bookkeeping may stand alone.
+/// scratch bookkeeping may stand alone; the per-ISA primitives (streaming
+/// copy, transpose) must be inlined too.
 #[test]
 fn kernel_code_is_inlined_into_the_isa_entry_points() {
     instantiate();
@@ -102,10 +103,10 @@ fn kernel_code_is_inlined_into_the_isa_entry_points() {
         "aarch64-linux-gnu-objdump"
     };
     let funcs = functions(objdump);
-    // The pack copy is baseline on purpose; the strip shape (`Pack`) and
-    // the scratch are bookkeeping without vector code.
+    // The element-by-element pack copy is baseline on purpose; the strip
+    // shape (`Pack`) and the scratch are bookkeeping without vector code.
     let allowed = [
-        "fuse2d::pack::pack_operand",
+        "fuse2d::pack::pack_copy",
         "fuse2d::pack::Pack",
         "fuse2d::pack::Scratch",
     ];
@@ -113,6 +114,12 @@ fn kernel_code_is_inlined_into_the_isa_entry_points() {
         ["fuse2d::kernel::", "fuse2d::pack::"]
             .iter()
             .any(|m| n.starts_with(m) || n.strip_prefix('<').is_some_and(|n| n.starts_with(m)))
+            || [
+                " as fuse2d::kernel::Stream>",
+                " as fuse2d::pack::Transpose>",
+            ]
+            .iter()
+            .any(|m| n.contains(m))
     };
     let stray: Vec<&str> = funcs
         .keys()
@@ -161,6 +168,16 @@ fn x86_64_clones_use_their_vector_registers() {
             "AVX2 clone: {ymm} ymm arithmetic, {zmm} zmm uses"
         );
     }
+    // The pack's in-register transposes, in the f64 instantiations. (Not
+    // checked on SSE2: its `unpck` also appears without the transpose.)
+    let transposes = |name: &str, shuffle: &str, register: &str| {
+        instances(&funcs, name)
+            .iter()
+            .filter(|body| count(body, &[shuffle], register) > 0)
+            .count()
+    };
+    assert!(transposes("fuse2d::arch::x86_64::avx512", "vpermt2pd", "%zmm") > 0);
+    assert!(transposes("fuse2d::arch::x86_64::avx2", "vperm2f128", "%ymm") > 0);
     let sse = [
         "addp", "mulp", "subp", "divp", "sqrtp", "minp", "maxp", "cmpltp", "andp",
     ];

@@ -527,3 +527,31 @@ fn layouts_above_the_size_where_work_is_split() {
         }
     });
 }
+
+/// Column-major operands of every shape around the pack's transpose blocks
+/// (8, 4 and 2 on a side for AVX-512, AVX2, SSE2 and NEON): whole blocks,
+/// an edge below, an edge to the right, both, over several strips, with
+/// columns off alignment, and the layouts that take the element-by-element
+/// copy instead (reversed column runs).
+#[test]
+fn column_major_operands_around_the_transpose_blocks() {
+    const SIDES: [usize; 9] = [7, 8, 9, 15, 16, 17, 23, 64, 67];
+    let (rm, cm) = (Layout::RowMajor, Layout::ColMajor);
+    let combos = [
+        (rm, cm, rm),
+        (cm, cm, rm),
+        (rm, rm, cm),
+        (Layout::ColPadded { pad: 3 }, Layout::Transposed, rm),
+        (rm, Layout::NegColMajor { pad: 1 }, rm),
+    ];
+    let mut rng = Rng::new(21);
+    for_each_isa(|isa, _| {
+        for r in SIDES {
+            for c in SIDES {
+                for combo in combos {
+                    check_layouts(isa, (r, c), combo, &mut || rng.mixed());
+                }
+            }
+        }
+    });
+}

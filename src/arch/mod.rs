@@ -10,7 +10,8 @@ mod x86_64;
 
 use crate::expr::Expr;
 use crate::isa::Isa;
-use crate::kernel::{NoStream, run_block};
+use crate::kernel::{Stream, run_block};
+use crate::pack::Transpose;
 use crate::plan::Block;
 use crate::simd::Element;
 
@@ -40,7 +41,15 @@ pub(crate) unsafe fn run<T: Element, E: Expr<T, N>, const N: usize>(
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => aarch64::neon(e, b, streaming),
             // `Scalar`, and ISAs of other architectures (never supported here).
-            _ => run_block::<T, T::Plain, NoStream, E, N>(e, b, streaming),
+            _ => run_block::<T, T::Plain, Portable, E, N>(e, b, streaming),
         }
     }
 }
+
+/// The primitives of the scalar path: none (normal stores, an
+/// element-by-element pack).
+struct Portable;
+
+impl Stream for Portable {}
+
+impl Transpose for Portable {}

@@ -1,18 +1,24 @@
 //! x86_64: AVX-512 and AVX2 are `multiversion` target clones of the generic
 //! kernel with `V = T`, which LLVM auto-vectorises to zmm/ymm (`wide` would
 //! stay 128-bit inside them); SSE2 is the baseline, written with `wide`.
-//! Each also brings its non-temporal store (`std::arch`), used by
-//! [`StoreMode::Streaming`](crate::StoreMode).
+//! Each also brings its two primitives (`std::arch`): the non-temporal
+//! store of [`StoreMode::Streaming`](crate::StoreMode), and the in-register
+//! transpose that packs a column-major operand.
 
 use core::arch::x86_64::{
-    __m128i, __m256i, __m512i, _mm_load_si128, _mm_sfence, _mm_stream_si128, _mm256_load_si256,
-    _mm256_stream_si256, _mm512_load_si512, _mm512_stream_si512,
+    __m128i, __m256i, __m512i, _mm_load_si128, _mm_loadu_pd, _mm_sfence, _mm_storeu_pd,
+    _mm_stream_si128, _mm_unpackhi_pd, _mm_unpacklo_pd, _mm256_load_si256, _mm256_loadu_pd,
+    _mm256_permute2f128_pd, _mm256_storeu_pd, _mm256_stream_si256, _mm256_unpackhi_pd,
+    _mm256_unpacklo_pd, _mm512_load_si512, _mm512_loadu_pd, _mm512_permutex2var_pd,
+    _mm512_setr_epi64, _mm512_storeu_pd, _mm512_stream_si512, _mm512_unpackhi_pd,
+    _mm512_unpacklo_pd,
 };
 
 use multiversion::target;
 
 use crate::expr::Expr;
 use crate::kernel::{Stream, run_block};
+use crate::pack::Transpose;
 use crate::plan::Block;
 use crate::simd::Element;
 
@@ -25,7 +31,7 @@ pub(super) unsafe fn avx512<T: Element, E: Expr<T, N>, const N: usize>(
     streaming: bool,
 ) {
     // SAFETY: forwarded from this function's contract.
-    unsafe { run_block::<T, T, Avx512Stream, E, N>(e, b, streaming) }
+    unsafe { run_block::<T, T, Avx512, E, N>(e, b, streaming) }
 }
 
 /// # Safety
@@ -37,7 +43,7 @@ pub(super) unsafe fn avx2<T: Element, E: Expr<T, N>, const N: usize>(
     streaming: bool,
 ) {
     // SAFETY: forwarded from this function's contract.
-    unsafe { run_block::<T, T, Avx2Stream, E, N>(e, b, streaming) }
+    unsafe { run_block::<T, T, Avx2, E, N>(e, b, streaming) }
 }
 
 /// # Safety
@@ -49,12 +55,13 @@ pub(super) unsafe fn sse2<T: Element, E: Expr<T, N>, const N: usize>(
     streaming: bool,
 ) {
     // SAFETY: forwarded from this function's contract.
-    unsafe { run_block::<T, T::Wide, Sse2Stream, E, N>(e, b, streaming) }
+    unsafe { run_block::<T, T::Wide, Sse2, E, N>(e, b, streaming) }
 }
 
-struct Avx512Stream;
-struct Avx2Stream;
-struct Sse2Stream;
+/// The primitives of each instruction set.
+struct Avx512;
+struct Avx2;
+struct Sse2;
 
 /// `sfence`: part of SSE, so of every x86_64 CPU.
 #[inline(always)]
@@ -63,7 +70,7 @@ fn sfence() {
     unsafe { _mm_sfence() }
 }
 
-impl Stream for Avx512Stream {
+impl Stream for Avx512 {
     const AVAILABLE: bool = true;
     #[inline(always)]
     unsafe fn copy_lines(dst: *mut u8, src: *const u8, lines: usize) {
@@ -81,7 +88,7 @@ impl Stream for Avx512Stream {
     }
 }
 
-impl Stream for Avx2Stream {
+impl Stream for Avx2 {
     const AVAILABLE: bool = true;
     #[inline(always)]
     unsafe fn copy_lines(dst: *mut u8, src: *const u8, lines: usize) {
@@ -99,7 +106,7 @@ impl Stream for Avx2Stream {
     }
 }
 
-impl Stream for Sse2Stream {
+impl Stream for Sse2 {
     const AVAILABLE: bool = true;
     #[inline(always)]
     unsafe fn copy_lines(dst: *mut u8, src: *const u8, lines: usize) {
@@ -114,5 +121,94 @@ impl Stream for Sse2Stream {
     #[inline(always)]
     fn fence() {
         sfence();
+    }
+}
+
+impl Transpose for Avx512 {
+    const SIDE: usize = 8;
+    /// Pairs of rows interleaved (`unpck`), then 128-bit pairs
+    /// (`vpermt2pd`), then 256-bit halves: 24 shuffles for 64 elements.
+    #[inline(always)]
+    unsafe fn transpose(dst: *mut f64, ds: usize, src: *const f64, ss: isize) {
+        // SAFETY: the caller guarantees the 8x8 block is readable at `src`
+        // (rows `ss` apart) and writable at `dst` (rows `ds` apart), and
+        // AVX-512F; the loads and stores are unaligned ones.
+        unsafe {
+            let r: [_; 8] = core::array::from_fn(|i| _mm512_loadu_pd(src.offset(i as isize * ss)));
+            // Source rows 2k and 2k+1 interleaved: t[2k] their even
+            // elements (r[2k][0], r[2k+1][0], r[2k][2], ..), t[2k+1] the odd.
+            let t: [_; 8] = core::array::from_fn(|i| {
+                let (x, y) = (r[i / 2 * 2], r[i / 2 * 2 + 1]);
+                if i % 2 == 0 {
+                    _mm512_unpacklo_pd(x, y)
+                } else {
+                    _mm512_unpackhi_pd(x, y)
+                }
+            });
+            // s[0..4]: elements {0, 4}, {2, 6}, {1, 5}, {3, 7} of source
+            // rows 0-3, four of each; s[4..8] the same of rows 4-7.
+            let lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+            let hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+            let s: [_; 8] = core::array::from_fn(|i| {
+                let (half, k) = (i / 4 * 4, i % 4);
+                let (x, y) = (t[half + k / 2], t[half + k / 2 + 2]);
+                _mm512_permutex2var_pd(x, if k % 2 == 0 { lo } else { hi }, y)
+            });
+            // Destination row c is element c of every source row: a
+            // 256-bit half (low for c < 4) of s[k] and of s[k + 4], where
+            // s[HOLDS[c % 4]] holds element c.
+            let first = _mm512_setr_epi64(0, 1, 2, 3, 8, 9, 10, 11);
+            let second = _mm512_setr_epi64(4, 5, 6, 7, 12, 13, 14, 15);
+            const HOLDS: [usize; 4] = [0, 2, 1, 3];
+            for c in 0..8 {
+                let k = HOLDS[c % 4];
+                let idx = if c < 4 { first } else { second };
+                let col = _mm512_permutex2var_pd(s[k], idx, s[k + 4]);
+                _mm512_storeu_pd(dst.add(c * ds), col);
+            }
+        }
+    }
+}
+
+impl Transpose for Avx2 {
+    const SIDE: usize = 4;
+    #[inline(always)]
+    unsafe fn transpose(dst: *mut f64, ds: usize, src: *const f64, ss: isize) {
+        // SAFETY: the caller guarantees the 4x4 block is readable at `src`
+        // (rows `ss` apart) and writable at `dst` (rows `ds` apart), and
+        // AVX; the loads and stores are unaligned ones.
+        unsafe {
+            let r: [_; 4] = core::array::from_fn(|i| _mm256_loadu_pd(src.offset(i as isize * ss)));
+            // (r0[0], r1[0], r0[2], r1[2]) and so on.
+            let even01 = _mm256_unpacklo_pd(r[0], r[1]);
+            let odd01 = _mm256_unpackhi_pd(r[0], r[1]);
+            let even23 = _mm256_unpacklo_pd(r[2], r[3]);
+            let odd23 = _mm256_unpackhi_pd(r[2], r[3]);
+            _mm256_storeu_pd(dst, _mm256_permute2f128_pd::<0x20>(even01, even23));
+            _mm256_storeu_pd(dst.add(ds), _mm256_permute2f128_pd::<0x20>(odd01, odd23));
+            _mm256_storeu_pd(
+                dst.add(2 * ds),
+                _mm256_permute2f128_pd::<0x31>(even01, even23),
+            );
+            _mm256_storeu_pd(
+                dst.add(3 * ds),
+                _mm256_permute2f128_pd::<0x31>(odd01, odd23),
+            );
+        }
+    }
+}
+
+impl Transpose for Sse2 {
+    const SIDE: usize = 2;
+    #[inline(always)]
+    unsafe fn transpose(dst: *mut f64, ds: usize, src: *const f64, ss: isize) {
+        // SAFETY: the caller guarantees the 2x2 block is readable at `src`
+        // (rows `ss` apart) and writable at `dst` (rows `ds` apart); SSE2
+        // is baseline; the loads and stores are unaligned ones.
+        unsafe {
+            let (r0, r1) = (_mm_loadu_pd(src), _mm_loadu_pd(src.offset(ss)));
+            _mm_storeu_pd(dst, _mm_unpacklo_pd(r0, r1));
+            _mm_storeu_pd(dst.add(ds), _mm_unpackhi_pd(r0, r1));
+        }
     }
 }
