@@ -193,10 +193,10 @@ fn mixed_layouts_across_several_packed_strips() {
     }
 }
 
-/// Streaming rows of every length around the vector, line and
-/// `STREAM_BYTES` (1024-byte) step boundaries, starting at every 8-byte
-/// offset within a cache line: the aligned head, the whole-line steps (the
-/// last one shortened) and the tail together write each element once,
+/// Streaming rows of every length around the vector and line boundaries
+/// (and around 1 KiB, the step of an earlier version), starting at every
+/// 8-byte offset within a cache line: the aligned head, the streamed whole
+/// lines and the tail together write each element once,
 /// bitwise the reference, and nothing outside the row. Rows are padded
 /// apart, so each is a row of its own, as in a packed tile.
 #[test]
