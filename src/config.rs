@@ -163,7 +163,7 @@ impl Config {
     }
 
     /// Tile size in elements, instead of the cache-derived default (mixed
-    /// layouts use strips of at most 64 rows of about this many elements).
+    /// layouts use strips of at most 32 rows of about this many elements).
     /// `0` is an
     /// [`Error::InvalidConfig`] when used.
     pub fn tile_elems(mut self, elems: usize) -> Self {
