@@ -115,24 +115,64 @@ impl Pack {
     }
 }
 
-/// An instruction set's in-register transpose of square blocks of 64-bit
-/// elements, the inner step of packing a column-major operand. The
-/// defaults are those of an instruction set without one: the pack then
-/// copies element by element.
+/// An instruction set's in-register transposes of square blocks, for
+/// 64-bit and for 32-bit elements: the inner step of packing a column-major
+/// operand. The defaults are those of an instruction set without them: the
+/// pack then copies element by element.
+///
+/// Each writes `dst[j * ds + i] = src[i * ss + j]` for every `i, j < side`:
+/// source rows become destination columns. They only move bits (no
+/// arithmetic), so NaN payloads survive.
 pub(crate) trait Transpose {
-    /// Side of the block in elements (AVX-512: 8, AVX2: 4, SSE2 and NEON:
-    /// 2); 0 where there is none.
-    const SIDE: usize = 0;
-    /// Writes `dst[j * ds + i] = src[i * ss + j]` for every `i, j < SIDE`:
-    /// source rows become destination columns. It only moves bits (no
-    /// arithmetic), so NaN payloads survive.
+    /// Side of the 64-bit block in elements (AVX-512: 8, AVX2: 4, SSE2 and
+    /// NEON: 2); 0 where there is none.
+    const SIDE_64: usize = 0;
+    /// Side of the 32-bit block (AVX-512 and AVX2: 8, SSE2 and NEON: 4).
+    const SIDE_32: usize = 0;
+    /// The `SIDE_64 x SIDE_64` transpose.
     ///
     /// # Safety
-    /// Those `SIDE x SIDE` elements are readable at `src` and writable at
-    /// `dst` (unaligned is fine), and the CPU has the instruction set.
+    /// Those elements are readable at `src` and writable at `dst`
+    /// (unaligned is fine), and the CPU has the instruction set.
     #[inline(always)]
-    unsafe fn transpose(_dst: *mut f64, _ds: usize, _src: *const f64, _ss: isize) {
-        unreachable!("the pack transposes only where Transpose::SIDE > 0")
+    unsafe fn transpose_64(_dst: *mut f64, _ds: usize, _src: *const f64, _ss: isize) {
+        unreachable!("the pack transposes only where the side is not 0")
+    }
+    /// The `SIDE_32 x SIDE_32` transpose.
+    ///
+    /// # Safety
+    /// As [`Transpose::transpose_64`].
+    #[inline(always)]
+    unsafe fn transpose_32(_dst: *mut f32, _ds: usize, _src: *const f32, _ss: isize) {
+        unreachable!("the pack transposes only where the side is not 0")
+    }
+}
+
+/// `A`'s transpose block side for elements of `T` (0: none).
+#[inline(always)]
+fn side<T, A: Transpose>() -> usize {
+    match core::mem::size_of::<T>() {
+        8 => A::SIDE_64,
+        4 => A::SIDE_32,
+        _ => 0,
+    }
+}
+
+/// `A`'s transpose of one block of `T`, by its width.
+///
+/// # Safety
+/// `side::<T, A>() > 0`, and the contract of [`Transpose::transpose_64`]
+/// for a block of that side.
+#[inline(always)]
+unsafe fn transpose<T, A: Transpose>(dst: *mut T, ds: usize, src: *const T, ss: isize) {
+    // SAFETY: forwarded; `T` has the width of the element type it is moved
+    // as, so moving it moves its bits.
+    unsafe {
+        if core::mem::size_of::<T>() == 8 {
+            A::transpose_64(dst.cast(), ds, src.cast(), ss)
+        } else {
+            A::transpose_32(dst.cast(), ds, src.cast(), ss)
+        }
     }
 }
 
@@ -140,12 +180,11 @@ pub(crate) trait Transpose {
 /// `buf`, row-major with row stride `stride`, reading `src` in its own
 /// memory order.
 ///
-/// A column-major operand of 64-bit elements (`rs == 1`) goes through `A`'s
-/// in-register transpose, `A::SIDE` columns at a time, prefetched
+/// A column-major operand (`rs == 1`) goes through `A`'s in-register
+/// transpose, a block's side of columns at a time, prefetched
 /// [`PREFETCH_COLS`] columns ahead; the edges that do not fill a block, and
-/// every other layout, go through [`pack_copy`]. With AVX-512 this made
-/// the pack of a 4000x4000 column-major `b` measurably cheaper; see
-/// `docs/performance.md` ("Mixed layouts").
+/// every other layout, go through [`pack_copy`]. See `docs/performance.md`
+/// ("Mixed layouts") for what it gained.
 ///
 /// # Safety
 /// As [`pack_copy`], and the CPU has `A`'s instruction set.
@@ -159,8 +198,8 @@ pub(crate) unsafe fn pack_operand<T: Copy, A: Transpose>(
     rows: usize,
     cols: usize,
 ) {
-    let side = A::SIDE;
-    if side == 0 || core::mem::size_of::<T>() != 8 || rs != 1 || rows < side || cols < side {
+    let side = side::<T, A>();
+    if side == 0 || rs != 1 || rows < side || cols < side {
         // SAFETY: forwarded.
         return unsafe { pack_copy(buf, stride, src, rs, cs, rows, cols) };
     }
@@ -174,13 +213,13 @@ pub(crate) unsafe fn pack_operand<T: Copy, A: Transpose>(
             // `c..c + side` of the tile, inside it (`whole_*` are at most
             // `rows`, `cols`); element `(r + j, c + i)` is read at
             // `src + j + (c + i) * cs` (`rs == 1`) and written at
-            // `buf + (r + j) * stride + c + i`, inside the buffer. `T` is
-            // 64 bits wide, so moving it as an `f64` moves its bits.
+            // `buf + (r + j) * stride + c + i`, inside the buffer; `side`
+            // is `A`'s for `T`.
             unsafe {
-                A::transpose(
-                    buf.add(r * stride + c).cast::<f64>(),
+                transpose::<T, A>(
+                    buf.add(r * stride + c),
                     stride,
-                    src.offset(r as isize + c as isize * cs).cast::<f64>(),
+                    src.offset(r as isize + c as isize * cs),
                     cs,
                 )
             };
@@ -190,11 +229,10 @@ pub(crate) unsafe fn pack_operand<T: Copy, A: Transpose>(
     // columns right of it (the rows above): sub-rectangles of the tile and
     // of the buffer, at the offsets of their first elements.
     unsafe {
-        let below = whole_rows as isize * rs;
         pack_copy(
             buf.add(whole_rows * stride),
             stride,
-            src.offset(below),
+            src.offset(whole_rows as isize * rs),
             rs,
             cs,
             rows - whole_rows,

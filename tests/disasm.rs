@@ -168,8 +168,9 @@ fn x86_64_clones_use_their_vector_registers() {
             "AVX2 clone: {ymm} ymm arithmetic, {zmm} zmm uses"
         );
     }
-    // The pack's in-register transposes, in the f64 instantiations. (Not
-    // checked on SSE2: its `unpck` also appears without the transpose.)
+    // The pack's in-register transposes, in the f64 instantiations
+    // (`vpermt2pd`, `vperm2f128`) and the f32 ones (`vunpcklps`). (Not
+    // checked on SSE2: its shuffles also appear without the transpose.)
     let transposes = |name: &str, shuffle: &str, register: &str| {
         instances(&funcs, name)
             .iter()
@@ -178,6 +179,8 @@ fn x86_64_clones_use_their_vector_registers() {
     };
     assert!(transposes("fuse2d::arch::x86_64::avx512", "vpermt2pd", "%zmm") > 0);
     assert!(transposes("fuse2d::arch::x86_64::avx2", "vperm2f128", "%ymm") > 0);
+    assert!(transposes("fuse2d::arch::x86_64::avx512", "vunpcklps", "%ymm") > 0);
+    assert!(transposes("fuse2d::arch::x86_64::avx2", "vunpcklps", "%ymm") > 0);
     let sse = [
         "addp", "mulp", "subp", "divp", "sqrtp", "minp", "maxp", "cmpltp", "andp",
     ];

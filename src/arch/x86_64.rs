@@ -5,14 +5,7 @@
 //! store of [`StoreMode::Streaming`](crate::StoreMode), and the in-register
 //! transpose that packs a column-major operand.
 
-use core::arch::x86_64::{
-    __m128i, __m256i, __m512i, _mm_load_si128, _mm_loadu_pd, _mm_sfence, _mm_storeu_pd,
-    _mm_stream_si128, _mm_unpackhi_pd, _mm_unpacklo_pd, _mm256_load_si256, _mm256_loadu_pd,
-    _mm256_permute2f128_pd, _mm256_storeu_pd, _mm256_stream_si256, _mm256_unpackhi_pd,
-    _mm256_unpacklo_pd, _mm512_load_si512, _mm512_loadu_pd, _mm512_permutex2var_pd,
-    _mm512_setr_epi64, _mm512_storeu_pd, _mm512_stream_si512, _mm512_unpackhi_pd,
-    _mm512_unpacklo_pd,
-};
+use core::arch::x86_64::*;
 
 use multiversion::target;
 
@@ -125,11 +118,12 @@ impl Stream for Sse2 {
 }
 
 impl Transpose for Avx512 {
-    const SIDE: usize = 8;
+    const SIDE_64: usize = 8;
+    const SIDE_32: usize = 8;
     /// Pairs of rows interleaved (`unpck`), then 128-bit pairs
     /// (`vpermt2pd`), then 256-bit halves: 24 shuffles for 64 elements.
     #[inline(always)]
-    unsafe fn transpose(dst: *mut f64, ds: usize, src: *const f64, ss: isize) {
+    unsafe fn transpose_64(dst: *mut f64, ds: usize, src: *const f64, ss: isize) {
         // SAFETY: the caller guarantees the 8x8 block is readable at `src`
         // (rows `ss` apart) and writable at `dst` (rows `ds` apart), and
         // AVX-512F; the loads and stores are unaligned ones.
@@ -168,12 +162,20 @@ impl Transpose for Avx512 {
             }
         }
     }
+    /// The AVX 8x8 (ymm) transpose: a 16x16 zmm one would take twice the
+    /// shuffles per element on one shuffle port.
+    #[inline(always)]
+    unsafe fn transpose_32(dst: *mut f32, ds: usize, src: *const f32, ss: isize) {
+        // SAFETY: forwarded; AVX-512F implies AVX.
+        unsafe { transpose_8x8_ps(dst, ds, src, ss) }
+    }
 }
 
 impl Transpose for Avx2 {
-    const SIDE: usize = 4;
+    const SIDE_64: usize = 4;
+    const SIDE_32: usize = 8;
     #[inline(always)]
-    unsafe fn transpose(dst: *mut f64, ds: usize, src: *const f64, ss: isize) {
+    unsafe fn transpose_64(dst: *mut f64, ds: usize, src: *const f64, ss: isize) {
         // SAFETY: the caller guarantees the 4x4 block is readable at `src`
         // (rows `ss` apart) and writable at `dst` (rows `ds` apart), and
         // AVX; the loads and stores are unaligned ones.
@@ -196,12 +198,18 @@ impl Transpose for Avx2 {
             );
         }
     }
+    #[inline(always)]
+    unsafe fn transpose_32(dst: *mut f32, ds: usize, src: *const f32, ss: isize) {
+        // SAFETY: forwarded.
+        unsafe { transpose_8x8_ps(dst, ds, src, ss) }
+    }
 }
 
 impl Transpose for Sse2 {
-    const SIDE: usize = 2;
+    const SIDE_64: usize = 2;
+    const SIDE_32: usize = 4;
     #[inline(always)]
-    unsafe fn transpose(dst: *mut f64, ds: usize, src: *const f64, ss: isize) {
+    unsafe fn transpose_64(dst: *mut f64, ds: usize, src: *const f64, ss: isize) {
         // SAFETY: the caller guarantees the 2x2 block is readable at `src`
         // (rows `ss` apart) and writable at `dst` (rows `ds` apart); SSE2
         // is baseline; the loads and stores are unaligned ones.
@@ -209,6 +217,70 @@ impl Transpose for Sse2 {
             let (r0, r1) = (_mm_loadu_pd(src), _mm_loadu_pd(src.offset(ss)));
             _mm_storeu_pd(dst, _mm_unpacklo_pd(r0, r1));
             _mm_storeu_pd(dst.add(ds), _mm_unpackhi_pd(r0, r1));
+        }
+    }
+    #[inline(always)]
+    unsafe fn transpose_32(dst: *mut f32, ds: usize, src: *const f32, ss: isize) {
+        // SAFETY: the caller guarantees the 4x4 block is readable at `src`
+        // (rows `ss` apart) and writable at `dst` (rows `ds` apart); SSE is
+        // baseline; the loads and stores are unaligned ones.
+        unsafe {
+            let r: [_; 4] = core::array::from_fn(|i| _mm_loadu_ps(src.offset(i as isize * ss)));
+            // (r0[0], r1[0], r0[1], r1[1]) and so on.
+            let lo01 = _mm_unpacklo_ps(r[0], r[1]);
+            let hi01 = _mm_unpackhi_ps(r[0], r[1]);
+            let lo23 = _mm_unpacklo_ps(r[2], r[3]);
+            let hi23 = _mm_unpackhi_ps(r[2], r[3]);
+            _mm_storeu_ps(dst, _mm_movelh_ps(lo01, lo23));
+            _mm_storeu_ps(dst.add(ds), _mm_movehl_ps(lo23, lo01));
+            _mm_storeu_ps(dst.add(2 * ds), _mm_movelh_ps(hi01, hi23));
+            _mm_storeu_ps(dst.add(3 * ds), _mm_movehl_ps(hi23, hi01));
+        }
+    }
+}
+
+/// The 8x8 transpose of 32-bit elements with AVX (ymm), shared by the
+/// AVX-512 and AVX2 paths: rows interleaved in pairs (`unpck`), then pairs
+/// of pairs (`shufps`), then 128-bit halves: 24 shuffles for 64 elements.
+///
+/// # Safety
+/// The 8x8 block is readable at `src` (rows `ss` apart) and writable at
+/// `dst` (rows `ds` apart), and the CPU has AVX.
+#[inline(always)]
+unsafe fn transpose_8x8_ps(dst: *mut f32, ds: usize, src: *const f32, ss: isize) {
+    // SAFETY: the caller's contract; the loads and stores are unaligned ones.
+    unsafe {
+        let r: [_; 8] = core::array::from_fn(|i| _mm256_loadu_ps(src.offset(i as isize * ss)));
+        // Per 128-bit half: t[2k] = (r[2k][0], r[2k+1][0], r[2k][1],
+        // r[2k+1][1]), t[2k+1] the same for elements 2 and 3.
+        let t: [_; 8] = core::array::from_fn(|i| {
+            let (x, y) = (r[i / 2 * 2], r[i / 2 * 2 + 1]);
+            if i % 2 == 0 {
+                _mm256_unpacklo_ps(x, y)
+            } else {
+                _mm256_unpackhi_ps(x, y)
+            }
+        });
+        // u[4h + e]: element e (and e + 4, in the high half) of source rows
+        // 4h..4h + 4.
+        let u: [_; 8] = core::array::from_fn(|i| {
+            let (h, e) = (i / 4 * 4, i % 4);
+            let (x, y) = (t[h + e / 2], t[h + e / 2 + 2]);
+            if e % 2 == 0 {
+                _mm256_shuffle_ps::<0x44>(x, y)
+            } else {
+                _mm256_shuffle_ps::<0xEE>(x, y)
+            }
+        });
+        for e in 0..4 {
+            _mm256_storeu_ps(
+                dst.add(e * ds),
+                _mm256_permute2f128_ps::<0x20>(u[e], u[e + 4]),
+            );
+            _mm256_storeu_ps(
+                dst.add((e + 4) * ds),
+                _mm256_permute2f128_ps::<0x31>(u[e], u[e + 4]),
+            );
         }
     }
 }
