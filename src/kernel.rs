@@ -18,14 +18,15 @@ use crate::simd::{Element, MAX_LANES, Vector};
 pub(crate) trait Stream {
     /// Whether this instruction set has streaming stores at all.
     const AVAILABLE: bool = false;
-    /// Copies `lines` whole 64-byte lines from `src` to `dst` with
-    /// non-temporal stores.
+    /// Copies the 64-byte line at `src` to `dst` with non-temporal stores
+    /// (`src` is the streaming row's one-line buffer, which LLVM keeps in
+    /// registers: the load folds away).
     ///
     /// # Safety
     /// `src` and `dst` are 64-byte aligned, `src` readable and `dst` writable
-    /// for `64 * lines` bytes, and the CPU has the instruction set.
+    /// for 64 bytes, and the CPU has the instruction set.
     #[inline(always)]
-    unsafe fn copy_lines(_dst: *mut u8, _src: *const u8, _lines: usize) {
+    unsafe fn copy_line(_dst: *mut u8, _src: *const u8) {
         unreachable!("streaming is only used where Stream::AVAILABLE")
     }
     /// Orders the streaming stores before any later store (`sfence`).
@@ -294,7 +295,7 @@ unsafe fn row_streaming<T, V, A, E, const N: usize>(
         unsafe {
             let at: [*const T; N] = array::from_fn(|k| ins[k].add(i));
             row_contiguous::<T, V, E, N>(e, at, tmp, line);
-            A::copy_lines(out.add(i).cast::<u8>(), tmp.cast_const().cast::<u8>(), 1);
+            A::copy_line(out.add(i).cast::<u8>(), tmp.cast_const().cast::<u8>());
         }
     }
     // SAFETY: the rest of the row, `end..len`, less than a line.

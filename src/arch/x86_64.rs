@@ -66,13 +66,11 @@ fn sfence() {
 impl Stream for Avx512 {
     const AVAILABLE: bool = true;
     #[inline(always)]
-    unsafe fn copy_lines(dst: *mut u8, src: *const u8, lines: usize) {
-        for l in 0..lines {
-            // SAFETY: the caller guarantees alignment, bounds and AVX-512F.
-            unsafe {
-                let v = _mm512_load_si512(src.add(l * 64).cast::<__m512i>());
-                _mm512_stream_si512(dst.add(l * 64).cast::<__m512i>(), v);
-            }
+    unsafe fn copy_line(dst: *mut u8, src: *const u8) {
+        // SAFETY: the caller guarantees alignment, bounds and AVX-512F.
+        unsafe {
+            let v = _mm512_load_si512(src.cast::<__m512i>());
+            _mm512_stream_si512(dst.cast::<__m512i>(), v);
         }
     }
     #[inline(always)]
@@ -84,8 +82,8 @@ impl Stream for Avx512 {
 impl Stream for Avx2 {
     const AVAILABLE: bool = true;
     #[inline(always)]
-    unsafe fn copy_lines(dst: *mut u8, src: *const u8, lines: usize) {
-        for h in 0..lines * 2 {
+    unsafe fn copy_line(dst: *mut u8, src: *const u8) {
+        for h in 0..2 {
             // SAFETY: the caller guarantees alignment, bounds and AVX2.
             unsafe {
                 let v = _mm256_load_si256(src.add(h * 32).cast::<__m256i>());
@@ -102,8 +100,8 @@ impl Stream for Avx2 {
 impl Stream for Sse2 {
     const AVAILABLE: bool = true;
     #[inline(always)]
-    unsafe fn copy_lines(dst: *mut u8, src: *const u8, lines: usize) {
-        for q in 0..lines * 4 {
+    unsafe fn copy_line(dst: *mut u8, src: *const u8) {
+        for q in 0..4 {
             // SAFETY: the caller guarantees alignment and bounds; SSE2 is baseline.
             unsafe {
                 let v = _mm_load_si128(src.add(q * 16).cast::<__m128i>());
