@@ -219,7 +219,16 @@ fn aarch64_neon_path_uses_vector_registers() {
 /// register is never a load (a move from memory, i.e. from a buffer). With a buffer in L1
 /// between the two, `Auto` ran at 0.88-0.92 of the streaming triad at
 /// 4000x4000 instead of 0.96-0.97 (Intel Xeon, one thread).
+///
+/// A property of optimised code without debug assertions, what users time:
+/// with them, the standard library's precondition checks on
+/// `write_unaligned` keep the SSE2 path's line in memory. `.ci/run` runs
+/// this file with `--release` too.
 #[cfg(target_arch = "x86_64")]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "a property of release builds: run with `cargo test --release --test disasm`"
+)]
 #[test]
 fn streaming_stores_take_the_computed_register() {
     instantiate();
