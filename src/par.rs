@@ -61,6 +61,14 @@ pub(crate) struct Grid {
     /// next (at 4000x4000 with `b` column-major: 1.35x faster than along
     /// the rows, where every strip touched all 4000 columns' pages).
     down: bool,
+    /// With `down`: the grid's rows are cut into this many bands of
+    /// consecutive strips, numbered one after the other, each down its
+    /// columns. One per thread on a parallel run, so the contiguous runs
+    /// of tiles the threads take are row ranges: were they column panels,
+    /// the line of each output row that straddles two panels would be
+    /// written by two threads (two threads, `b` column-major: 11-15% faster
+    /// from 724x724 to 1700x1700, the same at 2000x2000 and 4000x4000).
+    bands: usize,
 }
 
 /// Default tile size in elements: for row tiles, enough of every operand to
@@ -97,6 +105,17 @@ impl Grid {
             nr: b.rows.div_ceil(rows_per),
             nc: b.cols.div_ceil(cols_per),
             down: shape == Shape::Mixed,
+            bands: 1,
+        }
+    }
+
+    /// The same tiles, numbered in `bands` bands of grid rows (at most one
+    /// per grid row); no change along rows (`Shape::Streaming`), whose
+    /// tiles are row ranges already.
+    pub(crate) fn banded(self, bands: usize) -> Grid {
+        Grid {
+            bands: bands.clamp(1, self.nr.max(1)),
+            ..self
         }
     }
 
@@ -104,17 +123,29 @@ impl Grid {
         self.nr * self.nc
     }
 
-    /// Tile `t` (row-major order over the grid) of `b`.
+    /// Tile `t` of `b`, in the grid's numbering.
     pub(crate) fn tile<T, const N: usize>(&self, b: &Block<T, N>, t: usize) -> Block<T, N> {
-        let (i, j) = if self.down {
-            (t % self.nr, t / self.nr)
-        } else {
-            (t / self.nc, t % self.nc)
-        };
+        let (i, j) = self.position(t);
         let (r0, c0) = (i * self.rows_per, j * self.cols_per);
         let nr = self.rows_per.min(b.rows - r0);
         let nc = self.cols_per.min(b.cols - c0);
         b.tile(r0, nr, c0, nc)
+    }
+
+    /// The grid row and column of tile `t`: along the rows, or (`down`)
+    /// down the columns of each band.
+    fn position(&self, t: usize) -> (usize, usize) {
+        if self.down {
+            // Band `band` holds grid rows `band * per_band..`, `in_band` of
+            // them (the last band may have fewer), numbered down the
+            // columns.
+            let per_band = self.nr.div_ceil(self.bands);
+            let (band, k) = (t / (per_band * self.nc), t % (per_band * self.nc));
+            let in_band = per_band.min(self.nr - band * per_band);
+            (band * per_band + k % in_band, k / in_band)
+        } else {
+            (t / self.nc, t % self.nc)
+        }
     }
 }
 
@@ -138,6 +169,11 @@ pub(crate) unsafe fn execute<T: Element, E: Expr<T, N>, const N: usize>(
     parallel: bool,
     schedule: Schedule,
 ) -> Executed {
+    let grid = if parallel {
+        grid.banded(rayon::current_num_threads())
+    } else {
+        grid
+    };
     let done = AtomicUsize::new(0);
     let leaf = |t: usize| {
         let tile = grid.tile(b, t);
@@ -165,5 +201,57 @@ pub(crate) unsafe fn execute<T: Element, E: Expr<T, N>, const N: usize>(
     Executed {
         tiles: done.into_inner(),
         threads,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every numbering covers every tile of the grid exactly once.
+    #[test]
+    fn every_tile_once_in_every_order() {
+        for (nr, nc) in [(1, 1), (1, 5), (5, 1), (7, 3), (32, 2), (125, 8), (3, 4)] {
+            for down in [false, true] {
+                for bands in [1, 2, 3, 4, 7, 8, 200] {
+                    let g = Grid {
+                        rows_per: 1,
+                        cols_per: 1,
+                        nr,
+                        nc,
+                        down,
+                        bands: 1,
+                    }
+                    .banded(bands);
+                    let mut seen = vec![false; nr * nc];
+                    for t in 0..g.count() {
+                        let (i, j) = g.position(t);
+                        assert!(i < nr && j < nc, "{nr}x{nc} {bands}: ({i}, {j})");
+                        assert!(!seen[i * nc + j], "{nr}x{nc} {bands}: ({i}, {j}) twice");
+                        seen[i * nc + j] = true;
+                    }
+                    assert!(seen.iter().all(|&x| x));
+                }
+            }
+        }
+    }
+
+    /// With two bands, the first half of the numbering is the top rows.
+    #[test]
+    fn bands_are_row_ranges() {
+        let g = Grid {
+            rows_per: 1,
+            cols_per: 1,
+            nr: 10,
+            nc: 3,
+            down: true,
+            bands: 1,
+        }
+        .banded(2);
+        assert!((0..15).all(|t| g.position(t).0 < 5));
+        assert!((15..30).all(|t| g.position(t).0 >= 5));
+        // Down the columns within a band.
+        assert_eq!(g.position(1), (1, 0));
+        assert_eq!(g.position(5), (0, 1));
     }
 }
