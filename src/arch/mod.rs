@@ -1,7 +1,10 @@
 //! Per-instruction-set entry points. Each is one line: it picks the lane type
 //! and the target features, and inlines the generic [`crate::kernel`] into them.
-//! The ISA is resolved once per call, before any splitting, and every block
-//! (tile) calls [`run`] once.
+//! Beside it, each ISA implements its two primitives on a marker type: the
+//! non-temporal line copy ([`crate::kernel::Stream`]) and the pack's block
+//! transposes ([`crate::pack::Transpose`]); an ISA without one takes the
+//! trait's defaults. The ISA is resolved once per call, before any
+//! splitting, and every block (tile) calls [`run`] once.
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
