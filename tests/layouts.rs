@@ -531,7 +531,8 @@ fn layouts_above_the_size_where_work_is_split() {
 /// Column-major operands of every shape around the pack's transpose blocks
 /// (f64: 8, 4 and 2 on a side for AVX-512, AVX2, SSE2 and NEON; f32: 8 and
 /// 4), in f64 and in f32: whole blocks, an edge below, an edge to the
-/// right, both, over several strips, with columns off alignment, and the
+/// right, both, over several strips, with columns off alignment or in
+/// reverse order (a negative stride between the transposed rows), and the
 /// layouts that take the element-by-element copy instead (reversed column
 /// runs).
 #[test]
@@ -544,6 +545,7 @@ fn column_major_operands_around_the_transpose_blocks() {
         (rm, rm, cm),
         (Layout::ColPadded { pad: 3 }, Layout::Transposed, rm),
         (rm, Layout::NegColMajor { pad: 1 }, rm),
+        (Layout::ColMajorReverseCols, Layout::ColMajorReverseCols, rm),
     ];
     let mut rng = Rng::new(21);
     for_each_isa(|isa, _| {

@@ -108,6 +108,7 @@ fn every_isa_and_layout_in_parallel() {
         Layout::Quadrant(1),
         Layout::Quadrant(2),
         Layout::NegColMajor { pad: 1 },
+        Layout::ColMajorReverseCols,
         Layout::Offset(1),
     ];
     for &isa in Isa::supported() {

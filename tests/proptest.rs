@@ -42,6 +42,7 @@ fn layout(broadcast: bool) -> BoxedStrategy<Layout> {
         Just(Layout::ReverseBoth),
         (0usize..3).prop_map(|pad| Layout::NegStrides { pad }),
         (0usize..3).prop_map(|pad| Layout::NegColMajor { pad }),
+        Just(Layout::ColMajorReverseCols),
         Just(Layout::Transposed),
         (0usize..4).prop_map(Layout::Quadrant),
     ];

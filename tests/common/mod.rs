@@ -317,6 +317,9 @@ pub enum Layout {
     NegStrides { pad: usize },
     /// `from_strided` with strides `(-1, rows + pad)`: column-major, rows reversed.
     NegColMajor { pad: usize },
+    /// `from_slice_col_major(..).reverse_cols()`: column-major, columns
+    /// reversed (unit row stride, negative column stride).
+    ColMajorReverseCols,
     /// `from_slice(buf, cols, rows).t()`.
     Transposed,
     /// Quadrant `q` (TL, TR, BL, BR) of a larger row-major matrix, via `quadrants()`.
@@ -331,7 +334,7 @@ pub enum Layout {
 
 impl Layout {
     /// Layouts a `MatMut` can have.
-    pub const OUTPUTS: [Layout; 16] = [
+    pub const OUTPUTS: [Layout; 17] = [
         Layout::RowMajor,
         Layout::Padded { pad: 3, offset: 0 },
         Layout::Padded { pad: 1, offset: 1 },
@@ -343,6 +346,7 @@ impl Layout {
         Layout::ReverseBoth,
         Layout::NegStrides { pad: 2 },
         Layout::NegColMajor { pad: 1 },
+        Layout::ColMajorReverseCols,
         Layout::Transposed,
         Layout::Quadrant(0),
         Layout::Quadrant(1),
@@ -351,7 +355,7 @@ impl Layout {
     ];
 
     /// Every layout, the broadcasting (input-only) ones included.
-    pub const INPUTS: [Layout; 19] = [
+    pub const INPUTS: [Layout; 20] = [
         Layout::RowMajor,
         Layout::Padded { pad: 3, offset: 0 },
         Layout::Padded { pad: 1, offset: 1 },
@@ -363,6 +367,7 @@ impl Layout {
         Layout::ReverseBoth,
         Layout::NegStrides { pad: 2 },
         Layout::NegColMajor { pad: 1 },
+        Layout::ColMajorReverseCols,
         Layout::Transposed,
         Layout::Quadrant(0),
         Layout::Quadrant(1),
@@ -389,6 +394,7 @@ impl Layout {
             | Layout::ReverseRows
             | Layout::ReverseCols
             | Layout::ReverseBoth
+            | Layout::ColMajorReverseCols
             | Layout::Transposed => rows * cols,
             Layout::Padded { pad, offset } => offset + rows * (cols + pad),
             Layout::ColPadded { pad } => cols * (rows + pad),
@@ -524,6 +530,9 @@ impl<T: Bits> Operand<T> {
                 (-1, stride(r + pad)),
                 if r * c == 0 { 0 } else { r - 1 },
             )),
+            Layout::ColMajorReverseCols => {
+                ok(MatRef::from_slice_col_major(buf, r, c)).reverse_cols()
+            }
             Layout::Transposed => ok(MatRef::from_slice(buf, c, r)).t(),
             Layout::Quadrant(q) => {
                 let (pr, pc) = quadrant_parent(q, r, c);
@@ -571,6 +580,9 @@ impl<T: Bits> Operand<T> {
                 (-1, stride(r + pad)),
                 if r * c == 0 { 0 } else { r - 1 },
             )),
+            Layout::ColMajorReverseCols => {
+                ok(MatMut::from_slice_col_major(buf, r, c)).reverse_cols()
+            }
             Layout::Transposed => ok(MatMut::from_slice(buf, c, r)).t(),
             Layout::Quadrant(q) => {
                 let (pr, pc) = quadrant_parent(q, r, c);
