@@ -9,7 +9,7 @@
 use core::array;
 
 use crate::expr::Expr;
-use crate::pack::{PACK_ROWS, Pack, Scratch, Transpose, pack_operand, prefetch};
+use crate::pack::{PACK_ROWS, Pack, PackJob, Scratch, Transpose, pack_operand, prefetch};
 use crate::plan::Block;
 use crate::simd::{Element, MAX_LANES, Vector};
 
@@ -160,15 +160,15 @@ unsafe fn packed_tile<T, V, A, E, const N: usize>(
         // SAFETY: forwarded: the tile is valid and `buf` is writable for
         // `pack.capacity()` elements, `PACK_ROWS` rows of `pack.stride`.
         unsafe {
-            pack_operand::<T, A>(
+            pack_operand::<T, A>(PackJob {
                 buf,
-                pack.stride,
-                t.ins[k],
-                t.in_rs[k],
-                t.in_cs[k],
-                t.rows,
-                t.cols,
-            )
+                stride: pack.stride,
+                src: t.ins[k],
+                rs: t.in_rs[k],
+                cs: t.in_cs[k],
+                rows: t.rows,
+                cols: t.cols,
+            })
         };
         ins[k] = buf.cast_const();
         in_rs[k] = pack.stride as isize;

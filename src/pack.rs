@@ -176,12 +176,53 @@ unsafe fn transpose<T, A: Transpose>(dst: *mut T, ds: usize, src: *const T, ss: 
     }
 }
 
-/// Copies the `rows x cols` elements at `src` (strides `rs`, `cs`) into
-/// `buf`, row-major with row stride `stride`, reading `src` in its own
-/// memory order.
-///
-/// A column-major operand (`rs == 1`) goes through `A`'s in-register
-/// transpose, a block's side of columns at a time, prefetched
+/// One operand's tile to pack: the `rows x cols` elements at `src`
+/// (strides `rs`, `cs`), to be copied into `buf`, row-major with row stride
+/// `stride`, reading `src` in its own memory order.
+#[derive(Clone, Copy)]
+pub(crate) struct PackJob<T> {
+    pub buf: *mut T,
+    pub stride: usize,
+    pub src: *const T,
+    pub rs: isize,
+    pub cs: isize,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl<T> PackJob<T> {
+    /// The part of this job of `rows x cols` elements from `(r0, c0)`. The
+    /// pointers are only computed (`wrapping_*`): a part inside the job
+    /// keeps its contract.
+    #[inline(always)]
+    fn part(self, r0: usize, rows: usize, c0: usize, cols: usize) -> PackJob<T> {
+        PackJob {
+            buf: self.buf.wrapping_add(r0 * self.stride + c0),
+            src: self
+                .src
+                .wrapping_offset(r0 as isize * self.rs + c0 as isize * self.cs),
+            rows,
+            cols,
+            ..self
+        }
+    }
+
+    /// Prefetches the source runs of columns `from..from + width` (those
+    /// that exist), all `rows` of each.
+    #[inline(always)]
+    fn prefetch_cols(self, from: usize, width: usize) {
+        for c in from..(from + width).min(self.cols) {
+            prefetch_run(
+                self.src.wrapping_offset(c as isize * self.cs),
+                self.rs,
+                self.rows,
+            );
+        }
+    }
+}
+
+/// Packs `job`. A column-major operand (`rs == 1`) goes through `A`'s
+/// in-register transpose, a block's side of columns at a time, prefetched
 /// [`PREFETCH_COLS`] columns ahead; the edges that do not fill a block, and
 /// every other layout, go through [`pack_copy`]. See `docs/performance.md`
 /// ("Mixed layouts") for what it gained.
@@ -189,25 +230,24 @@ unsafe fn transpose<T, A: Transpose>(dst: *mut T, ds: usize, src: *const T, ss: 
 /// # Safety
 /// As [`pack_copy`], and the CPU has `A`'s instruction set.
 #[inline(always)]
-pub(crate) unsafe fn pack_operand<T: Copy, A: Transpose>(
-    buf: *mut T,
-    stride: usize,
-    src: *const T,
-    rs: isize,
-    cs: isize,
-    rows: usize,
-    cols: usize,
-) {
+pub(crate) unsafe fn pack_operand<T: Copy, A: Transpose>(job: PackJob<T>) {
+    let PackJob {
+        buf,
+        stride,
+        src,
+        rs,
+        cs,
+        rows,
+        cols,
+    } = job;
     let side = side::<T, A>();
     if side == 0 || rs != 1 || rows < side || cols < side {
         // SAFETY: forwarded.
-        return unsafe { pack_copy(buf, stride, src, rs, cs, rows, cols) };
+        return unsafe { pack_copy(job) };
     }
     let (whole_rows, whole_cols) = (rows - rows % side, cols - cols % side);
     for c in (0..whole_cols).step_by(side) {
-        for p in c + PREFETCH_COLS..(c + PREFETCH_COLS + side).min(cols) {
-            prefetch_run(src.wrapping_offset(p as isize * cs), rs, rows);
-        }
+        job.prefetch_cols(c + PREFETCH_COLS, side);
         for r in (0..whole_rows).step_by(side) {
             // SAFETY: the block is rows `r..r + side` and columns
             // `c..c + side` of the tile, inside it (`whole_*` are at most
@@ -226,27 +266,10 @@ pub(crate) unsafe fn pack_operand<T: Copy, A: Transpose>(
         }
     }
     // SAFETY: the rows below the last whole block (all columns), then the
-    // columns right of it (the rows above): sub-rectangles of the tile and
-    // of the buffer, at the offsets of their first elements.
+    // columns right of it (the rows above): parts of the job.
     unsafe {
-        pack_copy(
-            buf.add(whole_rows * stride),
-            stride,
-            src.offset(whole_rows as isize * rs),
-            rs,
-            cs,
-            rows - whole_rows,
-            cols,
-        );
-        pack_copy(
-            buf.add(whole_cols),
-            stride,
-            src.offset(whole_cols as isize * cs),
-            rs,
-            cs,
-            whole_rows,
-            cols - whole_cols,
-        );
+        pack_copy(job.part(whole_rows, rows - whole_rows, 0, cols));
+        pack_copy(job.part(0, whole_rows, whole_cols, cols - whole_cols));
     }
 }
 
@@ -261,15 +284,16 @@ pub(crate) unsafe fn pack_operand<T: Copy, A: Transpose>(
 /// `src + r * rs + c * cs`; `buf` is writable for `rows * stride` elements,
 /// `cols <= stride`.
 #[inline(never)]
-unsafe fn pack_copy<T: Copy>(
-    buf: *mut T,
-    stride: usize,
-    src: *const T,
-    rs: isize,
-    cs: isize,
-    rows: usize,
-    cols: usize,
-) {
+unsafe fn pack_copy<T: Copy>(job: PackJob<T>) {
+    let PackJob {
+        buf,
+        stride,
+        src,
+        rs,
+        cs,
+        rows,
+        cols,
+    } = job;
     let copy = |r: usize, c: usize| {
         // SAFETY: `(r, c)` is inside the tile, and `r * stride + c <
         // rows * stride`, inside the buffer (the function's contract).
@@ -286,9 +310,7 @@ unsafe fn pack_copy<T: Copy>(
         let mut c = 0;
         while c < cols {
             let width = block.min(cols - c);
-            for p in c + PREFETCH_COLS..(c + PREFETCH_COLS + width).min(cols) {
-                prefetch_run(src.wrapping_offset(p as isize * cs), rs, rows);
-            }
+            job.prefetch_cols(c + PREFETCH_COLS, width);
             for r in 0..rows {
                 (c..c + width).for_each(|c| copy(r, c));
             }
