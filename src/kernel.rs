@@ -62,7 +62,7 @@ where
             // elements inside its borrow (block invariants, unit inner stride).
             unsafe {
                 if streaming {
-                    row_streaming::<T, V, A, E, N>(e, ins, out, b.cols);
+                    row_streaming::<T, V, A, E, N>(e, ins, out, b.cols, [core::ptr::null(); N]);
                 } else {
                     row_contiguous::<T, V, E, N>(e, ins, out, b.cols);
                 }
@@ -176,6 +176,17 @@ unsafe fn packed_tile<T, V, A, E, const N: usize>(
     for i in 0..t.rows as isize {
         let row: [*const T; N] = array::from_fn(|k| ins[k].wrapping_offset(i * in_rs[k]));
         let out = t.out.wrapping_offset(i * t.out_rs);
+        // The next row of each input that is read in place (not packed):
+        // a run of the strip's width far from this one, which the hardware
+        // prefetchers would only pick up once it is missed (the row after
+        // the strip's last is the next strip's first in a band).
+        let ahead: [*const T; N] = array::from_fn(|k| {
+            if t.in_cs[k] == 1 {
+                ins[k].wrapping_offset((i + 1) * in_rs[k])
+            } else {
+                core::ptr::null()
+            }
+        });
         // SAFETY: each input row now has `cols` contiguous readable elements
         // (packed, or unit stride already); the output row is written either
         // directly (unit stride; with streaming stores only when `streaming`,
@@ -184,7 +195,7 @@ unsafe fn packed_tile<T, V, A, E, const N: usize>(
         // the tile.
         unsafe {
             if t.out_cs == 1 && streaming {
-                row_streaming::<T, V, A, E, N>(e, row, out, t.cols);
+                row_streaming::<T, V, A, E, N>(e, row, out, t.cols, ahead);
             } else if t.out_cs == 1 {
                 row_contiguous::<T, V, E, N>(e, row, out, t.cols);
             } else {
@@ -258,14 +269,20 @@ unsafe fn row_contiguous<T, V, E, const N: usize>(
 /// (any `Vec` from glibc's `malloc` is 16 bytes past a page) writes only
 /// its two partial lines with normal stores, each read from memory first.
 ///
+/// With each whole line it prefetches the line at the same offset from
+/// every non-null `ahead[k]` (the next row of an input read in place; see
+/// [`packed_tile`]).
+///
 /// # Safety
-/// As [`row_contiguous`], and the CPU has `A`'s instruction set.
+/// As [`row_contiguous`], and the CPU has `A`'s instruction set. `ahead` is
+/// only prefetched, never read: any address will do.
 #[inline(always)]
 unsafe fn row_streaming<T, V, A, E, const N: usize>(
     e: &E,
     ins: [*const T; N],
     out: *mut T,
     len: usize,
+    ahead: [*const T; N],
 ) where
     T: Element,
     V: Vector<T>,
@@ -289,6 +306,11 @@ unsafe fn row_streaming<T, V, A, E, const N: usize>(
     unsafe { row_contiguous::<T, V, E, N>(e, ins, out, head) };
     let end = head + lines * line;
     for i in (head..end).step_by(line) {
+        for p in ahead {
+            if !p.is_null() {
+                prefetch(p.wrapping_add(i));
+            }
+        }
         // SAFETY: `i + line <= end <= len`: inside every row. `tmp` holds
         // one 64-byte aligned line, as is `out + i` (from `head` on, in
         // whole lines); the copy writes `out[i..i + line]` only.

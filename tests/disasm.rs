@@ -259,3 +259,52 @@ fn streaming_stores_take_the_computed_register() {
         assert!(streamed > 0, "{isa}: no streaming store of {reg}");
     }
 }
+
+/// The loop of a streaming row in a packed tile also prefetches the next
+/// row of the inputs read in place (`kernel::packed_tile`): some loop of
+/// each x86_64 entry point has both a streaming store and a `prefetcht2`
+/// (the all-row-major rows stream without it, the pack prefetches without
+/// streaming): an innermost loop, found by the backward jumps of the
+/// disassembly.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn packed_streaming_rows_prefetch_the_next_row() {
+    instantiate();
+    let funcs = functions("objdump");
+    let addr = |line: &str| u64::from_str_radix(line.split(':').next()?.trim(), 16).ok();
+    // `<addr>: j<cc> <target> <...>`: the jump's target.
+    let target = |line: &str| {
+        line.split_once(":\tj")
+            .and_then(|(_, j)| j.split_whitespace().nth(1))
+            .and_then(|t| u64::from_str_radix(t, 16).ok())
+    };
+    let mut paths = vec!["avx512", "avx2"];
+    if !cfg!(debug_assertions) {
+        paths.push("sse2");
+    }
+    for isa in paths {
+        let found = instances(&funcs, &format!("fuse2d::arch::x86_64::{isa}"))
+            .iter()
+            .any(|body| {
+                body.iter().enumerate().any(|(k, line)| {
+                    // A jump backwards closes a loop from its target.
+                    let Some(start) = target(line)
+                        .and_then(|t| body[..k].iter().position(|l| addr(l) == Some(t)))
+                    else {
+                        return false;
+                    };
+                    let inner = &body[start..=k];
+                    // An innermost one: no other jump back inside it.
+                    let nested = inner[..inner.len() - 1].iter().any(|l| {
+                        target(l).is_some_and(|t| {
+                            addr(l).is_some_and(|a| t <= a) && addr(inner[0].as_str()) <= Some(t)
+                        })
+                    });
+                    !nested
+                        && inner.iter().any(|l| l.contains("movntdq "))
+                        && inner.iter().any(|l| l.contains("prefetcht2 "))
+                })
+            });
+        assert!(found, "{isa}: no loop both streams and prefetches");
+    }
+}
