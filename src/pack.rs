@@ -321,13 +321,16 @@ unsafe fn pack_copy<T: Copy>(job: PackJob<T>) {
     }
 }
 
-/// How many columns ahead a transposing pack prefetches (one block of
+/// How many columns ahead a transposing pack prefetches (two blocks of
 /// columns, for f64). Each column is a short run (`PACK_ROWS` elements) far
 /// from the last, which the hardware prefetchers do not follow: without it
 /// the pack waited on memory one run at a time (4000x4000, `b`
-/// column-major: 80 ms, with it 45 ms; 4 to 64 columns ahead measured
-/// alike).
-const PREFETCH_COLS: usize = 8;
+/// column-major: 80 ms, with it 45 ms). 4 to 64 columns ahead measured
+/// alike until the streaming rows began to prefetch the next row of `a`;
+/// since then 16 beats 8 (4000x4000 one / two threads, col-major `b` /
+/// row-major: 0.60-0.61 / 0.61-0.62 -> 0.65-0.67 / 0.66-0.69; 32: 0.65 /
+/// 0.66-0.67).
+const PREFETCH_COLS: usize = 16;
 
 /// Prefetches the `rows` elements at `p` with stride `rs`: every cache line
 /// they touch, once, with the T2 hint (into L2 on current x86 cores; T0,
