@@ -21,8 +21,11 @@
 //! `FUSE2D_MAX_ISA` caps fuse2d's ISA here as everywhere (the `isa` group
 //! then lists fewer ISAs).
 
-#[path = "support/baselines.rs"]
-mod baselines;
+/// The baselines, the CLI's own (`naive`, `unfused`, the roof triads), so
+/// the benches and `cargo run` measure against the same code.
+#[path = "../cli/src/strategies.rs"]
+#[allow(unused_imports)] // not every re-exported triad item is used here
+mod strategies;
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -166,11 +169,25 @@ impl Triad {
 
     /// Checks once that both triads compute the same thing.
     fn check(&mut self) {
-        baselines::triad_normal(&mut self.a, &self.b, &self.c, 2);
+        strategies::triad_threads(
+            strategies::triad_normal,
+            &mut self.a,
+            &self.b,
+            &self.c,
+            3.0,
+            2,
+        );
         #[cfg(target_arch = "x86_64")]
         {
             let mut streamed = vec![0.0; self.a.len()];
-            baselines::triad_stream(&mut streamed, &self.b, &self.c, 2);
+            strategies::triad_threads(
+                strategies::triad_streaming,
+                &mut streamed,
+                &self.b,
+                &self.c,
+                3.0,
+                2,
+            );
             assert_bitwise("triad_stream", &streamed, &self.a);
         }
     }
@@ -180,11 +197,29 @@ impl Triad {
     fn bench(&mut self, group: &mut BenchmarkGroup<'_, WallTime>, suffix: &str, threads: usize) {
         let (a, b, c) = (&mut self.a, self.b.as_slice(), self.c.as_slice());
         group.bench_function(format!("triad_normal{suffix}"), |bch| {
-            bch.iter(|| baselines::triad_normal(a, black_box(b), black_box(c), threads))
+            bch.iter(|| {
+                strategies::triad_threads(
+                    strategies::triad_normal,
+                    a,
+                    black_box(b),
+                    black_box(c),
+                    3.0,
+                    threads,
+                )
+            })
         });
         #[cfg(target_arch = "x86_64")]
         group.bench_function(format!("triad_stream{suffix}"), |bch| {
-            bch.iter(|| baselines::triad_stream(a, black_box(b), black_box(c), threads))
+            bch.iter(|| {
+                strategies::triad_threads(
+                    strategies::triad_streaming,
+                    a,
+                    black_box(b),
+                    black_box(c),
+                    3.0,
+                    threads,
+                )
+            })
         });
     }
 }
@@ -209,9 +244,18 @@ fn bench_size(c: &mut Criterion) {
                 .expect("same shapes")
                 .as_slice(),
         );
-        baselines::naive(a.as_slice(), b.as_slice(), out.as_mut_slice(), n, n);
-        check("naive", out.as_slice());
-        check("unfused", &baselines::unfused(a.as_slice(), b.as_slice()));
+        // The CLI's baselines take operands with a geometry: the same
+        // values, row-major.
+        let operand = |m: &Matrix<f64>| {
+            let (rm, data) = (strategies::Geometry::row_major(n, n), m.as_slice());
+            strategies::Operand::try_new(rm, n * n, |i, j| data[i * n + j]).expect("memory")
+        };
+        let (a_op, b_op, mut out_op) = (operand(&a), operand(&b), operand(&out));
+        strategies::naive(&a_op, &b_op, &mut out_op);
+        check("naive", &out_op.data);
+        out_op.clear();
+        strategies::unfused(&a_op, &b_op, &mut out_op);
+        check("unfused", &out_op.data);
         let b_nd = ArrayView2::from_shape((n, n), b.as_slice()).expect("b has n * n elements");
         for parallel in [true, false] {
             out.as_mut_slice().fill(0.0);
@@ -241,18 +285,10 @@ fn bench_size(c: &mut Criterion) {
             })
         });
         group.bench_function("naive", |bch| {
-            bch.iter(|| {
-                baselines::naive(
-                    black_box(a.as_slice()),
-                    black_box(b.as_slice()),
-                    out.as_mut_slice(),
-                    n,
-                    n,
-                )
-            })
+            bch.iter(|| strategies::naive(black_box(&a_op), black_box(&b_op), &mut out_op))
         });
         group.bench_function("unfused", |bch| {
-            bch.iter(|| baselines::unfused(black_box(a.as_slice()), black_box(b.as_slice())))
+            bch.iter(|| strategies::unfused(black_box(&a_op), black_box(&b_op), &mut out_op))
         });
         bench_ndarray(&mut group, "ndarray_par", &a, b_nd, &mut out, true);
         bench_ndarray(&mut group, "ndarray_serial", &a, b_nd, &mut out, false);
