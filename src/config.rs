@@ -252,8 +252,8 @@ impl Config {
         let big = block.len() >= self.serial_threshold.unwrap_or(DEFAULT_SERIAL_THRESHOLD)
             && grid.count() > 1;
         let schedule = self.schedule;
-        // SAFETY (each call): `plan` built the block from validated views
-        // borrowed for this call (block invariants); `isa` comes from
+        // SAFETY: for each call, `plan` built the block from validated
+        // views borrowed for this call (block invariants); `isa` comes from
         // `resolve_isa`, so the CPU supports it.
         let run = |parallel: bool| unsafe {
             execute(isa, expr, &block, grid, streaming, parallel, schedule)

@@ -124,7 +124,6 @@
 //! lower path.
 
 #![warn(missing_docs)]
-#![deny(unsafe_op_in_unsafe_fn)]
 
 #[cfg(feature = "approx")]
 mod approx_eq;

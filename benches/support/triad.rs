@@ -38,13 +38,16 @@ pub fn triad_stream(a: &mut [f64], b: &[f64], c: &[f64], s: f64) {
     );
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY (each call): the feature it needs was detected just before;
-        // the lengths were checked above.
+        // Each call: the feature it needs was detected just before; the
+        // lengths were checked above.
         if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: AVX-512F detected; equal lengths.
             unsafe { x86::avx512(a, b, c, s) }
         } else if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: AVX detected; equal lengths.
             unsafe { x86::avx(a, b, c, s) }
         } else {
+            // SAFETY: SSE2 is in the x86_64 baseline; equal lengths.
             unsafe { x86::sse2(a, b, c, s) }
         }
     }

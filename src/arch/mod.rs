@@ -31,8 +31,9 @@ pub(crate) unsafe fn run<T: Element, E: Expr<T, N>, const N: usize>(
     streaming: bool,
 ) {
     debug_assert!(isa.is_supported());
-    // SAFETY (every arm): the caller upholds the block invariants, and `isa`
-    // is supported by this CPU, so the arm's target features are present.
+    // SAFETY: in every arm, the caller upholds the block invariants, and
+    // `isa` is supported by this CPU, so the arm's target features are
+    // present.
     unsafe {
         match isa {
             #[cfg(target_arch = "x86_64")]
