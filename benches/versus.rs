@@ -200,7 +200,7 @@ fn run(n: usize, threads: usize) -> AutoMs {
     // second, timed run (at 256x256 on two threads `Auto`, when it always
     // ran there, took 0.019-0.028 ms against `Normal`'s 0.015-0.016, for
     // the same serial code; a probe at 1000x1000 on two threads: 0.68-0.77
-    // ms right after the triad, 0.51-0.53 elsewhere, with the triad on
+    // ms right after the triad, 0.51-0.59 elsewhere, with the triad on
     // fuse2d's pool or its own; the cause is not pinned down).
     let mut order: Vec<usize> = (0..entries.len()).collect();
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
