@@ -3,7 +3,8 @@
 //! criterion times one benchmark after another; on a shared machine the
 //! load drifts between them, and a ratio of two criterion medians can be off
 //! by tens of percent. This harness runs every contender once per round (each
-//! twice, the second run timed, so it starts from its own cache state) and
+//! three times in a row, the last run timed, so it starts from its own cache
+//! state: `strategies::time_warm`) and
 //! reports medians over the rounds, so drift hits all of them alike and the
 //! ratios hold. Each round runs them in an order of its own, so none
 //! always runs right after the same one. The triads run on the very arrays fuse2d reads and writes
@@ -195,22 +196,20 @@ fn run(n: usize, threads: usize) -> AutoMs {
     }
     let mut times = vec![Vec::with_capacity(ROUNDS); entries.len()];
     // Each round runs the contenders in an order of its own (a fixed
-    // pseudo-random shuffle), so none always runs right after the same one:
-    // what runs right after the two-thread triad is slower, even its
-    // second, timed run (at 256x256 on two threads `Auto`, when it always
-    // ran there, took 0.019-0.028 ms against `Normal`'s 0.015-0.016, for
-    // the same serial code; a probe at 1000x1000 on two threads: 0.68-0.77
-    // ms right after the triad, 0.51-0.59 elsewhere, with the triad on
-    // fuse2d's pool or its own; the cause is not pinned down).
+    // pseudo-random shuffle), so none always runs right after the same one,
+    // and times each one's third run in a row (`time_warm`): in cache, what
+    // ran right after the two-thread streaming triad was slower even on its
+    // second run, the data left in the other core's caches or (streamed)
+    // in none (at 256x256 on two threads `Auto`, when it always ran there
+    // and the second run was timed, took 0.019-0.028 ms against `Normal`'s
+    // 0.015-0.016, for the same serial code).
     let mut order: Vec<usize> = (0..entries.len()).collect();
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
     for _ in 0..ROUNDS {
         shuffle(&mut order, &mut seed);
         for &i in &order {
-            (entries[i].run)(&mut out);
-            let t = Instant::now();
-            (entries[i].run)(&mut out);
-            times[i].push(t.elapsed().as_secs_f64());
+            let run = &mut entries[i].run;
+            times[i].push(strategies::time_warm(|| run(&mut out)));
         }
     }
     black_box(&out);

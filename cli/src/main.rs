@@ -36,8 +36,8 @@ const DEFAULT_REPS: usize = 31;
     long_about = "Runs the PyData London 2014 talk's comparison (NumPy, unfused passes, \
 the quadrant split on threads, Cython + OpenMP prange) redone in Rust with fuse2d, on \
 inputs made in memory, and measures it against the memory roof (a STREAM triad) of this \
-machine. The strategies on one thread are timed in interleaved rounds (each runs twice per \
-round, the second run timed), so a shared machine's drift hits them alike; then those on \
+machine. The strategies on one thread are timed in interleaved rounds (each runs three times \
+per round, the third run timed), so a shared machine's drift hits them alike; then those on \
 several threads, in rounds of their own (on a VM an idle core is slow to come back, so \
 mixing the two made the threaded rows look slow); then the allocating 'unfused' row. Every \
 timing is the median over --reps rounds after at least 200 ms of warm-up, and every output is \
@@ -379,9 +379,10 @@ struct Meter {
 impl Meter {
     /// For each [`Phase`] in turn: warm-up rounds (at least one, at least
     /// [`WARM_UP`]), then `reps` rounds, each running every entry of the
-    /// phase in turn twice and timing the second run (so every timed run
-    /// starts from the cache state its own previous run left, as in a loop
-    /// of calls, not from the previous entry's); then one round checking
+    /// phase in turn, timing its last of [`strategies::UNTIMED_RUNS`] + 1
+    /// runs (so every timed run starts from the cache state its own runs
+    /// left, as in a loop of calls, not from the previous entry's: see
+    /// there why one untimed run is not enough); then one round checking
     /// every output against `oracle`. On a shared machine the load drifts
     /// over seconds: interleaving makes every entry of a phase see the same
     /// drift, so the ratios between its rows hold even when the absolute
@@ -425,10 +426,7 @@ impl Meter {
                     if e.phase() != phase {
                         continue;
                     }
-                    (e.run)(out);
-                    let t = Instant::now();
-                    (e.run)(out);
-                    ts.push(t.elapsed().as_secs_f64());
+                    ts.push(strategies::time_warm(|| (e.run)(out)));
                 }
                 self.bar.inc(1);
             }

@@ -392,6 +392,30 @@ pub fn as_f64_mut<T: Real>(v: &mut [T]) -> &mut [f64] {
     unsafe { v.align_to_mut::<f64>().1 }
 }
 
+/// Untimed runs of an entry right before each of its timed runs.
+///
+/// One is not enough at sizes that fit in cache: after a contender that
+/// ran on two threads (presumably leaving half the data in the other
+/// core's caches) or wrote with streaming stores (leaving the output in no
+/// cache), the next one's first run was 1.7-4x slower and its second still
+/// 1.3-1.7x (fuse2d, two threads, after the two-thread streaming triad,
+/// medians of 41: 256x256 0.08 / 0.033 / 0.020 ms for runs one to three,
+/// against 0.020 after nothing; 1000x1000 0.80-0.89 / 0.64-0.75 / 0.48-0.56
+/// against 0.48); the third is back. At 2000x2000 (streamed) the first run
+/// already is.
+pub const UNTIMED_RUNS: usize = 2;
+
+/// Runs `run` [`UNTIMED_RUNS`] times, then once more timed: the seconds
+/// of that last run, which starts from the cache state its own runs left.
+pub fn time_warm(mut run: impl FnMut()) -> f64 {
+    for _ in 0..UNTIMED_RUNS {
+        run();
+    }
+    let t = std::time::Instant::now();
+    run();
+    t.elapsed().as_secs_f64()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -493,5 +517,18 @@ mod tests {
                 }
             }
         }
+    }
+    #[test]
+    fn time_warm_times_only_the_last_of_its_runs() {
+        let mut calls = 0;
+        let secs = time_warm(|| {
+            calls += 1;
+            // The untimed runs take 200 ms each, the timed one nothing.
+            if calls <= UNTIMED_RUNS {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        });
+        assert_eq!(calls, UNTIMED_RUNS + 1);
+        assert!(secs < 0.2, "timed an untimed run: {secs} s");
     }
 }
