@@ -1,5 +1,5 @@
-//! The baseline strategies fuse2d is measured against, and the memory-roof
-//! triads.
+//! The baseline strategies fuse2d is measured against, the memory-roof
+//! triads, and the rule both harnesses time a run by ([`time_warm`]).
 //!
 //! Every strategy computes the talk's `out = (a + b) * 2 + a * b` and, like
 //! [`fuse2d::reference`], rounds each operation on its own (no FMA), so each
@@ -397,11 +397,11 @@ pub fn as_f64_mut<T: Real>(v: &mut [T]) -> &mut [f64] {
 /// One is not enough at sizes that fit in cache: after a contender that
 /// ran on two threads (presumably leaving half the data in the other
 /// core's caches) or wrote with streaming stores (leaving the output in no
-/// cache), the next one's first run was 1.7-4x slower and its second still
-/// 1.3-1.7x (fuse2d, two threads, after the two-thread streaming triad,
-/// medians of 41: 256x256 0.08 / 0.033 / 0.020 ms for runs one to three,
-/// against 0.020 after nothing; 1000x1000 0.80-0.89 / 0.64-0.75 / 0.48-0.56
-/// against 0.48); the third is back. At 2000x2000 (streamed) the first run
+/// cache), the next one's first run was 1.7-4.5x slower and its second
+/// still 1.3-2x (fuse2d, two threads, after the two-thread streaming triad,
+/// medians of 41: 256x256 0.066-0.090 / 0.033-0.040 / 0.020 ms for runs one
+/// to three, against 0.020 after nothing; 1000x1000 0.80-0.89 / 0.64-0.75 /
+/// 0.48-0.56 against 0.48); the third is back. At 2000x2000 (streamed) the first run
 /// already is.
 pub const UNTIMED_RUNS: usize = 2;
 
@@ -518,6 +518,7 @@ mod tests {
             }
         }
     }
+
     #[test]
     fn time_warm_times_only_the_last_of_its_runs() {
         let mut calls = 0;
