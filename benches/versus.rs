@@ -21,7 +21,8 @@
 //!   `python3` (the CLI's `--python` script, `support/python.rs`) when it
 //!   has NumPy; each result is checked bitwise too. Python runs in its own
 //!   process after the Rust rounds of that size, so its ratios to fuse2d
-//!   carry the drift between the two.
+//!   carry the drift between the two;
+//! - last, a table of those targets, each met or missed in this run.
 //!
 //! ```sh
 //! cargo bench --bench versus               # 256, 1000, 2000, 4000 squared; 1 and 2 threads
@@ -44,7 +45,7 @@ mod strategies;
 use std::hint::black_box;
 use std::time::Instant;
 
-use fuse2d::{Config, MatRef, Matrix, StoreMode};
+use fuse2d::{Config, Flagship, MatMut, MatRef, Matrix, StoreMode};
 use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder, Zip};
 
 /// Timed rounds per size and thread count.
@@ -81,14 +82,20 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-/// fuse2d `Auto`'s medians in one [`run`], in ms: all row-major, and with
-/// `b` column-major.
-struct AutoMs {
-    row_major: f64,
-    col_major_b: f64,
+/// What one [`run`] measured: the medians the targets and the Python rows
+/// are judged by, in ms, and whether `Auto` chose streaming stores.
+struct RunMs {
+    n: usize,
+    threads: usize,
+    triad: f64,
+    auto: f64,
+    normal: f64,
+    ndarray: f64,
+    auto_col_major_b: f64,
+    auto_streams: bool,
 }
 
-fn run(n: usize, threads: usize) -> AutoMs {
+fn run(n: usize, threads: usize) -> RunMs {
     let a = Matrix::from_fn(n, n, |i, j| strategies::input_a::<f64>(i, j, n));
     let b = Matrix::from_fn(n, n, strategies::input_b::<f64>);
     // `b` column-major: its transpose, row-major. Every array here is a
@@ -143,7 +150,7 @@ fn run(n: usize, threads: usize) -> AutoMs {
             name: "fuse2d Auto",
             checked: true,
             run: Box::new(|o| {
-                let o = fuse2d::MatMut::from_slice(o, n, n).expect("n * n elements");
+                let o = MatMut::from_slice(o, n, n).expect("n * n elements");
                 auto.fused_into(a.as_ref(), b.as_ref(), o)
                     .expect("same shapes");
             }),
@@ -152,7 +159,7 @@ fn run(n: usize, threads: usize) -> AutoMs {
             name: "fuse2d Normal",
             checked: true,
             run: Box::new(|o| {
-                let o = fuse2d::MatMut::from_slice(o, n, n).expect("n * n elements");
+                let o = MatMut::from_slice(o, n, n).expect("n * n elements");
                 normal
                     .fused_into(a.as_ref(), b.as_ref(), o)
                     .expect("same shapes");
@@ -167,7 +174,7 @@ fn run(n: usize, threads: usize) -> AutoMs {
             name: "fuse2d Auto, b col-major",
             checked: true,
             run: Box::new(|o| {
-                let o = fuse2d::MatMut::from_slice(o, n, n).expect("n * n elements");
+                let o = MatMut::from_slice(o, n, n).expect("n * n elements");
                 auto.fused_into(a.as_ref(), b_cm_view, o)
                     .expect("same shapes");
             }),
@@ -237,9 +244,68 @@ fn run(n: usize, threads: usize) -> AutoMs {
         ms[2] / ms[5],
         ms[6] / ms[5]
     );
-    AutoMs {
-        row_major: ms[2],
-        col_major_b: ms[5],
+    let auto_streams = auto
+        .run(
+            &Flagship,
+            [a.as_ref(), b.as_ref()],
+            MatMut::from_slice(&mut out, n, n).expect("n * n elements"),
+        )
+        .expect("same shapes")
+        .streaming;
+    RunMs {
+        n,
+        threads,
+        triad: ms[0],
+        auto: ms[2],
+        normal: ms[3],
+        ndarray: ms[4],
+        auto_col_major_b: ms[5],
+        auto_streams,
+    }
+}
+
+/// The targets of the parallel issue, judged on this run's medians: from
+/// 2000x2000 up, `Auto` at 95% of the streaming triad or better, 1.25x
+/// ndarray's `par_for_each` or better, and `b` column-major at 0.7x of all
+/// row-major or better; at 256x256 and below, `Auto` no slower than
+/// `Normal` (it is the same code when `Auto` chooses normal stores there).
+fn print_targets(runs: &[RunMs]) {
+    let cell = |ratio: f64, target: f64| {
+        let verdict = if ratio >= target { "met" } else { "MISSED" };
+        format!("{ratio:.3} {verdict:>6}")
+    };
+    println!("\ntargets of the parallel issue, on the medians above (speed ratios, same run)");
+    if runs.iter().any(|r| r.n >= 2000) {
+        println!(
+            "  {:<10} {:>3}  {:>20}  {:>20}  {:>20}",
+            "size", "thr", "Auto/triad >= 0.95", "Auto/ndarray >= 1.25", "col-major b >= 0.70"
+        );
+    }
+    for r in runs.iter().filter(|r| r.n >= 2000) {
+        println!(
+            "  {:<10} {:>3}  {:>20}  {:>20}  {:>20}",
+            format!("{0}x{0}", r.n),
+            r.threads,
+            cell(r.triad / r.auto, 0.95),
+            cell(r.ndarray / r.auto, 1.25),
+            cell(r.auto / r.auto_col_major_b, 0.70)
+        );
+    }
+    for r in runs.iter().filter(|r| r.n <= 256) {
+        let verdict = if !r.auto_streams {
+            "met: Auto chose normal stores, Normal's code"
+        } else if r.auto <= r.normal {
+            "met (Auto streams)"
+        } else {
+            "MISSED (Auto streams)"
+        };
+        println!(
+            "  {:<10} {:>3}  Auto no slower than Normal: {verdict} (Auto {:.3} ms, Normal {:.3})",
+            format!("{0}x{0}", r.n),
+            r.threads,
+            r.auto,
+            r.normal
+        );
     }
 }
 
@@ -256,7 +322,7 @@ fn shuffle(v: &mut [usize], seed: &mut u64) {
 /// NumPy, numexpr and the talk's Cython kernel at `n x n`, row-major and
 /// with `b` column-major, against fuse2d `Auto` on the same thread count
 /// (`auto[t - 1]`, from this process's rounds just before).
-fn python_contenders(n: usize, auto: &[AutoMs; 2]) {
+fn python_contenders(n: usize, auto: &[RunMs; 2]) {
     let a = Matrix::from_fn(n, n, |i, j| strategies::input_a::<f64>(i, j, n));
     let b = Matrix::from_fn(n, n, strategies::input_b::<f64>);
     let want = fuse2d::reference::fused(a.as_ref(), b.as_ref()).expect("same shapes");
@@ -279,9 +345,9 @@ fn python_contenders(n: usize, auto: &[AutoMs; 2]) {
             let name = t.label();
             let fuse = &auto[t.threads.clamp(1, 2) - 1];
             let fuse_ms = if layout == "contiguous" {
-                fuse.row_major
+                fuse.auto
             } else {
-                fuse.col_major_b
+                fuse.auto_col_major_b
             };
             let bitwise = match &t.bytes {
                 None => "no file",
@@ -378,10 +444,13 @@ fn main() {
         sizes
     };
     let with_python = !std::env::args().any(|a| a == "nopython");
+    let mut runs = Vec::new();
     for n in sizes {
         let auto = [run(n, 1), run(n, 2)];
         if with_python {
             python_contenders(n, &auto);
         }
+        runs.extend(auto);
     }
+    print_targets(&runs);
 }
