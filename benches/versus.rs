@@ -82,6 +82,12 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+/// The lower and upper quartile of `v`.
+fn quartiles(v: &mut [f64]) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 4], v[(3 * v.len()) / 4])
+}
+
 /// What one [`run`] measured: the medians the targets and the Python rows
 /// are judged by, in ms, and whether `Auto` chose streaming stores.
 struct RunMs {
@@ -93,6 +99,9 @@ struct RunMs {
     ndarray: f64,
     auto_col_major_b: f64,
     auto_streams: bool,
+    /// The targets' three ratios (triad / Auto, ndarray / Auto, Auto /
+    /// Auto with `b` column-major) within each round, for their spread.
+    per_round: [Vec<f64>; 3],
 }
 
 fn run(n: usize, threads: usize) -> RunMs {
@@ -221,6 +230,11 @@ fn run(n: usize, threads: usize) -> RunMs {
     }
     black_box(&out);
 
+    let per_round = [(0, 2), (4, 2), (2, 5)].map(|(num, den)| {
+        (0..ROUNDS)
+            .map(|r| times[num][r] / times[den][r])
+            .collect::<Vec<f64>>()
+    });
     let ms: Vec<f64> = times.iter_mut().map(|t| median(t) * 1e3).collect();
     let gbs = |ms: f64| (24 * n * n) as f64 / (ms * 1e-3) / 1e9;
     println!("\n{n}x{n} f64, {threads} thread(s), median of {ROUNDS} interleaved rounds");
@@ -261,6 +275,7 @@ fn run(n: usize, threads: usize) -> RunMs {
         ndarray: ms[4],
         auto_col_major_b: ms[5],
         auto_streams,
+        per_round,
     }
 }
 
@@ -269,26 +284,31 @@ fn run(n: usize, threads: usize) -> RunMs {
 /// ndarray's `par_for_each` or better, and `b` column-major at 0.7x of all
 /// row-major or better; at 256x256 and below, `Auto` no slower than
 /// `Normal` (it is the same code when `Auto` chooses normal stores there).
+/// Beside each verdict, the quartiles of the same ratio taken within each
+/// round: how far one round's noise moves it (the verdict is on the
+/// medians alone).
 fn print_targets(runs: &[RunMs]) {
-    let cell = |ratio: f64, target: f64| {
+    let cell = |ratio: f64, target: f64, rounds: &[f64]| {
         let verdict = if ratio >= target { "met" } else { "MISSED" };
-        format!("{ratio:.3} {verdict:>6}")
+        let (lo, hi) = quartiles(&mut rounds.to_vec());
+        format!("{ratio:.3} {verdict:>6} [{lo:.2}-{hi:.2}]")
     };
-    println!("\ntargets of the parallel issue, on the medians above (speed ratios, same run)");
+    println!("\ntargets of the parallel issue, on the medians above (speed ratios, same run;");
+    println!("in brackets the quartiles of the ratio within each of the {ROUNDS} rounds)");
     if runs.iter().any(|r| r.n >= 2000) {
         println!(
-            "  {:<10} {:>3}  {:>20}  {:>20}  {:>20}",
+            "  {:<10} {:>3}  {:>24}  {:>24}  {:>24}",
             "size", "thr", "Auto/triad >= 0.95", "Auto/ndarray >= 1.25", "col-major b >= 0.70"
         );
     }
     for r in runs.iter().filter(|r| r.n >= 2000) {
         println!(
-            "  {:<10} {:>3}  {:>20}  {:>20}  {:>20}",
+            "  {:<10} {:>3}  {:>24}  {:>24}  {:>24}",
             format!("{0}x{0}", r.n),
             r.threads,
-            cell(r.triad / r.auto, 0.95),
-            cell(r.ndarray / r.auto, 1.25),
-            cell(r.auto / r.auto_col_major_b, 0.70)
+            cell(r.triad / r.auto, 0.95, &r.per_round[0]),
+            cell(r.ndarray / r.auto, 1.25, &r.per_round[1]),
+            cell(r.auto / r.auto_col_major_b, 0.70, &r.per_round[2])
         );
     }
     for r in runs.iter().filter(|r| r.n <= 256) {
