@@ -55,6 +55,10 @@ pub(crate) struct Grid {
     cols_per: usize,
     nr: usize,
     nc: usize,
+    /// The first column of tiles is this many columns narrower than
+    /// `cols_per`, so that every later one starts on a cache line of every
+    /// output row (mixed layouts; see [`line_shift`]).
+    shift: usize,
     /// Tiles numbered down the columns of the grid (mixed layouts), not
     /// along its rows: consecutive strips then share their columns, so a
     /// column-major operand's pages stay in the TLB from one strip to the
@@ -83,6 +87,33 @@ pub(crate) fn default_tile_elems<T, const N: usize>(b: &Block<T, N>, shape: Shap
     }
 }
 
+/// For mixed layouts: by how many columns to narrow the first column of
+/// tiles so that the boundaries between tiles fall on cache lines of the
+/// output, when every output row starts at the same offset in its line.
+/// Otherwise each output row of a tile would begin and end with a partial
+/// line, which takes normal stores (the line read from memory first) among
+/// the streaming ones; aligned, only the matrix's own first and last
+/// columns do. 0 when the rows' offsets differ, when `cols_per` is not
+/// whole lines (small tiles set by tests), or when the shift would add a
+/// column of tiles.
+fn line_shift<T, const N: usize>(b: &Block<T, N>, cols_per: usize) -> usize {
+    let size = core::mem::size_of::<T>();
+    let line = 64 / size;
+    let same_offset = (b.out_rs.unsigned_abs() * size).is_multiple_of(64);
+    if b.out_cs != 1 || !same_offset || !cols_per.is_multiple_of(line) {
+        return 0;
+    }
+    // Elements of the first output row that precede its first line boundary
+    // in that line, i.e. `shift` with `out + (k * cols_per - shift)` on a
+    // line for every `k`.
+    let shift = (b.out as usize % 64) / size;
+    if (b.cols + shift).div_ceil(cols_per) == b.cols.div_ceil(cols_per) {
+        shift
+    } else {
+        0
+    }
+}
+
 impl Grid {
     pub(crate) fn new<T, const N: usize>(b: &Block<T, N>, shape: Shape, tile_elems: usize) -> Grid {
         let tile_elems = tile_elems.max(1);
@@ -99,11 +130,16 @@ impl Grid {
                 (rows, (tile_elems / rows).clamp(1, b.cols))
             }
         };
+        let shift = match shape {
+            Shape::Streaming => 0,
+            Shape::Mixed => line_shift(b, cols_per),
+        };
         Grid {
             rows_per,
             cols_per,
             nr: b.rows.div_ceil(rows_per),
-            nc: b.cols.div_ceil(cols_per),
+            nc: (b.cols + shift).div_ceil(cols_per),
+            shift,
             down: shape == Shape::Mixed,
             bands: 1,
         }
@@ -126,10 +162,11 @@ impl Grid {
     /// Tile `t` of `b`, in the grid's numbering.
     pub(crate) fn tile<T, const N: usize>(&self, b: &Block<T, N>, t: usize) -> Block<T, N> {
         let (i, j) = self.position(t);
-        let (r0, c0) = (i * self.rows_per, j * self.cols_per);
+        let r0 = i * self.rows_per;
         let nr = self.rows_per.min(b.rows - r0);
-        let nc = self.cols_per.min(b.cols - c0);
-        b.tile(r0, nr, c0, nc)
+        let c0 = (j * self.cols_per).saturating_sub(self.shift);
+        let c1 = ((j + 1) * self.cols_per - self.shift).min(b.cols);
+        b.tile(r0, nr, c0, c1 - c0)
     }
 
     /// The grid row and column of tile `t`: along the rows, or (`down`)
@@ -219,6 +256,7 @@ mod tests {
                         cols_per: 1,
                         nr,
                         nc,
+                        shift: 0,
                         down,
                         bands: 1,
                     }
@@ -236,6 +274,75 @@ mod tests {
         }
     }
 
+    /// A mixed block of `rows x cols` f64 whose row-major output starts
+    /// `offset` bytes past a line, rows `out_rs` apart, `b` column-major.
+    /// Never dereferenced: only its addresses are looked at.
+    fn mixed_block(rows: usize, cols: usize, offset: usize, out_rs: usize) -> Block<f64, 2> {
+        Block {
+            rows,
+            cols,
+            ins: [core::ptr::null(); 2],
+            in_rs: [cols as isize, 1],
+            in_cs: [1, rows as isize],
+            out: core::ptr::without_provenance_mut(1 << 20 | offset),
+            out_rs: out_rs as isize,
+            out_cs: 1,
+        }
+    }
+
+    /// The columns `(c0, c1)` of the tiles of the grid's first row.
+    fn panels(g: &Grid, b: &Block<f64, 2>) -> Vec<(usize, usize)> {
+        let mut p: Vec<(usize, usize)> = (0..g.count())
+            .map(|t| (g.position(t), g.tile(b, t)))
+            .filter(|&((i, _), _)| i == 0)
+            .map(|(_, t)| {
+                let c0 = (t.out as usize - b.out as usize) / 8;
+                (c0, c0 + t.cols)
+            })
+            .collect();
+        p.sort_unstable();
+        p
+    }
+
+    /// Mixed tiles meet on the output's cache lines when every row starts
+    /// at the same offset in its line, and always cover each column once,
+    /// with no more columns of tiles than unshifted.
+    #[test]
+    fn mixed_tiles_meet_on_output_lines() {
+        for cols in [1_usize, 7, 63, 64, 65, 200, 250, 256, 257, 1000, 4000] {
+            for offset in (0..64).step_by(8) {
+                for out_rs in [cols, cols + 1, cols.next_multiple_of(8), 4096] {
+                    let b = mixed_block(70, cols, offset, out_rs.max(cols));
+                    for tile in [PACK_ROWS * 64, PACK_ROWS * 256, 1000] {
+                        let g = Grid::new(&b, Shape::Mixed, tile);
+                        let p = panels(&g, &b);
+                        let what = format!(
+                            "{cols} cols, offset {offset}, rs {out_rs}, tile {tile}: {p:?}"
+                        );
+                        assert_eq!(p.first().map(|c| c.0), Some(0), "{what}");
+                        assert_eq!(p.last().map(|c| c.1), Some(cols), "{what}");
+                        assert!(p.windows(2).all(|w| w[0].1 == w[1].0), "{what}");
+                        assert!(
+                            p.iter().all(|&(c0, c1)| c0 < c1 && c1 - c0 <= g.cols_per),
+                            "{what}"
+                        );
+                        assert!(p.len() <= cols.div_ceil(g.cols_per), "{what}");
+                        let aligned =
+                            (out_rs * 8).is_multiple_of(64) && g.cols_per.is_multiple_of(8);
+                        if aligned && p.len() == (cols + offset / 8).div_ceil(g.cols_per) {
+                            for &(c0, _) in &p[1..] {
+                                assert!(
+                                    (b.out as usize + 8 * c0).is_multiple_of(64),
+                                    "{what}: {c0}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// With two bands, the first half of the numbering is the top rows.
     #[test]
     fn bands_are_row_ranges() {
@@ -244,6 +351,7 @@ mod tests {
             cols_per: 1,
             nr: 10,
             nc: 3,
+            shift: 0,
             down: true,
             bands: 1,
         }

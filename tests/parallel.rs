@@ -194,6 +194,37 @@ fn mixed_layouts_across_several_packed_strips() {
     }
 }
 
+/// Mixed tiles whose boundaries the grid moves onto the output's cache
+/// lines: output rows a whole number of lines apart (1100 + 4 columns),
+/// starting at each 8-byte offset of a line, wider than two packed strips;
+/// default tiles, one and two threads, both store modes.
+#[test]
+fn mixed_tiles_on_output_lines_at_every_offset() {
+    let shape = (70, 1100);
+    let (a, b) = operands(shape, Layout::RowMajor, Layout::ColMajor, 13);
+    for &isa in Isa::supported() {
+        for offset in 0..8 {
+            for threads in [1, 2] {
+                for store in [StoreMode::Normal, StoreMode::Streaming] {
+                    let cfg = Config::new()
+                        .isa(isa)
+                        .threads(threads)
+                        .store(store)
+                        .serial_threshold(0);
+                    let r = check(
+                        &cfg,
+                        &a,
+                        &b,
+                        Layout::Padded { pad: 4, offset },
+                        "line-aligned tiles",
+                    );
+                    assert!(r.tiles > 2, "{cfg:?}: {r:?}");
+                }
+            }
+        }
+    }
+}
+
 /// Streaming rows of every length around the vector and line boundaries
 /// (and around 1 KiB, the step of an earlier version), starting at every
 /// 8-byte offset within a cache line: the aligned head, the streamed whole
