@@ -57,7 +57,7 @@ pub(crate) struct Grid {
     nc: usize,
     /// The first column of tiles is this many columns narrower than
     /// `cols_per`, so that every later one starts on a cache line of every
-    /// output row (mixed layouts; see [`line_shift`]).
+    /// output row (see [`line_shift`]).
     shift: usize,
     /// Tiles numbered down the columns of the grid (mixed layouts), not
     /// along its rows: consecutive strips then share their columns, so a
@@ -87,19 +87,21 @@ pub(crate) fn default_tile_elems<T, const N: usize>(b: &Block<T, N>, shape: Shap
     }
 }
 
-/// For mixed layouts: by how many columns to narrow the first column of
-/// tiles so that the boundaries between tiles fall on cache lines of the
-/// output, when every output row starts at the same offset in its line.
-/// Otherwise each output row of a tile would begin and end with a partial
-/// line, which takes normal stores (the line read from memory first) among
-/// the streaming ones; aligned, only the matrix's own first and last
-/// columns do. 0 when the rows' offsets differ, when `cols_per` is not
-/// whole lines (small tiles set by tests), or when the shift would add a
-/// column of tiles.
+/// By how many columns to narrow the first column of tiles so that the
+/// boundaries between tiles fall on cache lines of the output, when every
+/// output row starts at the same offset in its line (or there is one row).
+/// Otherwise each output row of a tile (a packed strip's row, or a piece of
+/// one long row) would begin and end with a partial line, which takes
+/// normal stores, the line read from memory first, among the streaming
+/// ones (and on two threads, two threads would write the line); aligned,
+/// only the matrix's own first and last columns do. 0 when the rows'
+/// offsets differ, when `cols_per` is not whole lines (small tiles set by
+/// tests), or when the shift would add a column of tiles (always so for
+/// tiles of whole rows).
 fn line_shift<T, const N: usize>(b: &Block<T, N>, cols_per: usize) -> usize {
     let size = core::mem::size_of::<T>();
     let line = 64 / size;
-    let same_offset = (b.out_rs.unsigned_abs() * size).is_multiple_of(64);
+    let same_offset = b.rows == 1 || (b.out_rs.unsigned_abs() * size).is_multiple_of(64);
     if b.out_cs != 1 || !same_offset || !cols_per.is_multiple_of(line) {
         return 0;
     }
@@ -130,10 +132,7 @@ impl Grid {
                 (rows, (tile_elems / rows).clamp(1, b.cols))
             }
         };
-        let shift = match shape {
-            Shape::Streaming => 0,
-            Shape::Mixed => line_shift(b, cols_per),
-        };
+        let shift = line_shift(b, cols_per);
         Grid {
             rows_per,
             cols_per,
@@ -274,16 +273,28 @@ mod tests {
         }
     }
 
-    /// A mixed block of `rows x cols` f64 whose row-major output starts
-    /// `offset` bytes past a line, rows `out_rs` apart, `b` column-major.
-    /// Never dereferenced: only its addresses are looked at.
-    fn mixed_block(rows: usize, cols: usize, offset: usize, out_rs: usize) -> Block<f64, 2> {
+    /// A block of `rows x cols` f64 whose row-major output starts `offset`
+    /// bytes past a line, rows `out_rs` apart; `b` column-major for
+    /// `Shape::Mixed`, else row-major like `a`. Never dereferenced: only its
+    /// addresses are looked at.
+    fn block(
+        shape: Shape,
+        rows: usize,
+        cols: usize,
+        offset: usize,
+        out_rs: usize,
+    ) -> Block<f64, 2> {
+        let b_cs = if shape == Shape::Mixed {
+            rows as isize
+        } else {
+            1
+        };
         Block {
             rows,
             cols,
             ins: [core::ptr::null(); 2],
-            in_rs: [cols as isize, 1],
-            in_cs: [1, rows as isize],
+            in_rs: [out_rs as isize, if b_cs == 1 { out_rs as isize } else { 1 }],
+            in_cs: [1, b_cs],
             out: core::ptr::without_provenance_mut(1 << 20 | offset),
             out_rs: out_rs as isize,
             out_cs: 1,
@@ -304,37 +315,46 @@ mod tests {
         p
     }
 
-    /// Mixed tiles meet on the output's cache lines when every row starts
-    /// at the same offset in its line, and always cover each column once,
-    /// with no more columns of tiles than unshifted.
+    /// Tiles meet on the output's cache lines when every row starts at the
+    /// same offset in its line (packed strips, and pieces of long rows), and
+    /// always cover each column once, with no more columns of tiles than
+    /// unshifted.
     #[test]
-    fn mixed_tiles_meet_on_output_lines() {
-        for cols in [1_usize, 7, 63, 64, 65, 200, 250, 256, 257, 1000, 4000] {
-            for offset in (0..64).step_by(8) {
-                for out_rs in [cols, cols + 1, cols.next_multiple_of(8), 4096] {
-                    let b = mixed_block(70, cols, offset, out_rs.max(cols));
-                    for tile in [PACK_ROWS * 64, PACK_ROWS * 256, 1000] {
-                        let g = Grid::new(&b, Shape::Mixed, tile);
-                        let p = panels(&g, &b);
-                        let what = format!(
-                            "{cols} cols, offset {offset}, rs {out_rs}, tile {tile}: {p:?}"
-                        );
-                        assert_eq!(p.first().map(|c| c.0), Some(0), "{what}");
-                        assert_eq!(p.last().map(|c| c.1), Some(cols), "{what}");
-                        assert!(p.windows(2).all(|w| w[0].1 == w[1].0), "{what}");
-                        assert!(
-                            p.iter().all(|&(c0, c1)| c0 < c1 && c1 - c0 <= g.cols_per),
-                            "{what}"
-                        );
-                        assert!(p.len() <= cols.div_ceil(g.cols_per), "{what}");
-                        let aligned =
-                            (out_rs * 8).is_multiple_of(64) && g.cols_per.is_multiple_of(8);
-                        if aligned && p.len() == (cols + offset / 8).div_ceil(g.cols_per) {
-                            for &(c0, _) in &p[1..] {
-                                assert!(
-                                    (b.out as usize + 8 * c0).is_multiple_of(64),
-                                    "{what}: {c0}"
-                                );
+    fn tiles_meet_on_output_lines() {
+        let cases = [
+            (Shape::Mixed, 70, [PACK_ROWS * 64, PACK_ROWS * 256, 1000]),
+            (Shape::Streaming, 1, [64, 256, 1000]),
+            (Shape::Streaming, 3, [64, 256, 5000]),
+        ];
+        for (shape, rows, tiles) in cases {
+            for cols in [1_usize, 7, 63, 64, 65, 200, 250, 256, 257, 1000, 4000] {
+                for offset in (0..64).step_by(8) {
+                    for out_rs in [cols, cols + 1, cols.next_multiple_of(8), 4096] {
+                        let out_rs = out_rs.max(cols);
+                        let b = block(shape, rows, cols, offset, out_rs);
+                        for tile in tiles {
+                            let g = Grid::new(&b, shape, tile);
+                            let p = panels(&g, &b);
+                            let what = format!(
+                                "{shape:?} {rows}x{cols}, offset {offset}, rs {out_rs}, tile {tile}: {p:?}"
+                            );
+                            assert_eq!(p.first().map(|c| c.0), Some(0), "{what}");
+                            assert_eq!(p.last().map(|c| c.1), Some(cols), "{what}");
+                            assert!(p.windows(2).all(|w| w[0].1 == w[1].0), "{what}");
+                            assert!(
+                                p.iter().all(|&(c0, c1)| c0 < c1 && c1 - c0 <= g.cols_per),
+                                "{what}"
+                            );
+                            assert!(p.len() <= cols.div_ceil(g.cols_per), "{what}");
+                            let aligned = (rows == 1 || (out_rs * 8).is_multiple_of(64))
+                                && g.cols_per.is_multiple_of(8);
+                            if aligned && p.len() == (cols + offset / 8).div_ceil(g.cols_per) {
+                                for &(c0, _) in &p[1..] {
+                                    assert!(
+                                        (b.out as usize + 8 * c0).is_multiple_of(64),
+                                        "{what}: {c0}"
+                                    );
+                                }
                             }
                         }
                     }

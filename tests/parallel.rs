@@ -225,6 +225,32 @@ fn mixed_tiles_on_output_lines_at_every_offset() {
     }
 }
 
+/// Contiguous operands become one long row, cut into pieces that the grid
+/// moves onto the output's cache lines: the output starting at each 8-byte
+/// offset of a line, pieces of about 1000 elements, one to three threads,
+/// both store modes.
+#[test]
+fn long_row_pieces_on_output_lines_at_every_offset() {
+    let shape = (40, 1250);
+    let (a, b) = operands(shape, Layout::RowMajor, Layout::Offset(5), 17);
+    for &isa in Isa::supported() {
+        for offset in 0..8 {
+            for threads in [1, 2, 3] {
+                for store in [StoreMode::Normal, StoreMode::Streaming] {
+                    let cfg = Config::new()
+                        .isa(isa)
+                        .threads(threads)
+                        .store(store)
+                        .tile_elems(1000)
+                        .serial_threshold(0);
+                    let r = check(&cfg, &a, &b, Layout::Offset(offset), "long-row pieces");
+                    assert!(r.tiles > 40, "{cfg:?}: {r:?}");
+                }
+            }
+        }
+    }
+}
+
 /// Streaming rows of every length around the vector and line boundaries
 /// (and around 1 KiB, the step of an earlier version), starting at every
 /// 8-byte offset within a cache line: the aligned head, the streamed whole
