@@ -41,7 +41,8 @@ pub enum StoreMode {
     Normal,
     /// Non-temporal stores for the output rows (AVX-512, AVX2, SSE2), which
     /// skip the read-for-ownership of each output line; an `sfence` ends each
-    /// tile. ISAs without them (scalar, NEON) use normal stores.
+    /// thread's run of tiles, before the results are handed on. ISAs without
+    /// them (scalar, NEON) use normal stores.
     Streaming,
 }
 

@@ -29,9 +29,6 @@ pub(crate) trait Stream {
     unsafe fn copy_line(_dst: *mut u8, _src: *const u8) {
         unreachable!("streaming is only used where Stream::AVAILABLE")
     }
-    /// Orders the streaming stores before any later store (`sfence`).
-    #[inline(always)]
-    fn fence() {}
 }
 
 /// One cache line, aligned: what a streaming row computes before storing it.
@@ -68,9 +65,6 @@ where
                 }
             }
         }
-        if streaming {
-            A::fence();
-        }
     } else {
         let pack = Pack::new::<T, N>(b);
         let strided = b.in_cs.iter().filter(|&&s| s != 1).count();
@@ -106,9 +100,6 @@ where
             }
         }
         drop(scratch);
-        if streaming {
-            A::fence();
-        }
     }
 }
 

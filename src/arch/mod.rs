@@ -3,7 +3,8 @@
 //! Beside it, each ISA implements its two primitives on a marker type: the
 //! non-temporal line copy ([`crate::kernel::Stream`]) and the pack's block
 //! transposes ([`crate::pack::Transpose`]); an ISA without one takes the
-//! trait's defaults. The ISA is resolved once per call, before any
+//! trait's defaults. The `sfence` that ends a thread's run of streamed
+//! tiles is [`fence`]. The ISA is resolved once per call, before any
 //! splitting, and every block (tile) calls [`run`] once.
 
 #[cfg(target_arch = "aarch64")]
@@ -48,6 +49,15 @@ pub(crate) unsafe fn run<T: Element, E: Expr<T, N>, const N: usize>(
             _ => run_block::<T, T::Plain, Portable, E, N>(e, b, streaming),
         }
     }
+}
+
+/// Makes this thread's streaming stores visible before anything it does
+/// next (`sfence`), so that the tiles it wrote can be handed on. Streaming
+/// stores exist only on x86_64; elsewhere there is nothing to order.
+#[inline]
+pub(crate) fn fence() {
+    #[cfg(target_arch = "x86_64")]
+    x86_64::sfence();
 }
 
 /// The primitives of the scalar path: none (normal stores, an

@@ -58,7 +58,7 @@ struct Sse2;
 
 /// `sfence`: part of SSE, so of every x86_64 CPU.
 #[inline(always)]
-fn sfence() {
+pub(super) fn sfence() {
     // SAFETY: SSE is in the x86_64 baseline.
     unsafe { _mm_sfence() }
 }
@@ -72,10 +72,6 @@ impl Stream for Avx512 {
             let v = _mm512_load_si512(src.cast::<__m512i>());
             _mm512_stream_si512(dst.cast::<__m512i>(), v);
         }
-    }
-    #[inline(always)]
-    fn fence() {
-        sfence();
     }
 }
 
@@ -91,10 +87,6 @@ impl Stream for Avx2 {
             }
         }
     }
-    #[inline(always)]
-    fn fence() {
-        sfence();
-    }
 }
 
 impl Stream for Sse2 {
@@ -108,10 +100,6 @@ impl Stream for Sse2 {
                 _mm_stream_si128(dst.add(q * 16).cast::<__m128i>(), v);
             }
         }
-    }
-    #[inline(always)]
-    fn fence() {
-        sfence();
     }
 }
 
