@@ -7,15 +7,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{
-    Layout, Operand, Rng, assert_bitwise_eq, assert_flagship_eq, assert_untouched_outside,
+    Bits, Layout, Operand, Rng, assert_bitwise_eq, assert_flagship_eq, assert_untouched_outside,
 };
 use fuse2d::{Config, Expr, Flagship, Isa, Lanes, Matrix, Report, Schedule, StoreMode, reference};
 
 /// Runs `cfg` and the reference on the same operands; returns the report.
-fn check(
+fn check<T: Bits>(
     cfg: &Config,
-    a: &Operand<f64>,
-    b: &Operand<f64>,
+    a: &Operand<T>,
+    b: &Operand<T>,
     out_layout: Layout,
     ctx: &str,
 ) -> Report {
@@ -24,8 +24,8 @@ fn check(
         "{ctx} shape={rows}x{cols} a={:?} b={:?} out={out_layout:?} cfg={cfg:?}",
         a.layout, b.layout
     );
-    let mut fast = Operand::<f64>::output(out_layout, rows, cols);
-    let mut slow = Operand::<f64>::output(out_layout, rows, cols);
+    let mut fast = Operand::<T>::output(out_layout, rows, cols);
+    let mut slow = Operand::<T>::output(out_layout, rows, cols);
     let report = cfg
         .run(&Flagship, [a.view(), b.view()], fast.view_mut())
         .unwrap_or_else(|e| panic!("{ctx}: {e}"));
@@ -196,29 +196,32 @@ fn mixed_layouts_across_several_packed_strips() {
 
 /// Mixed tiles whose boundaries the grid moves onto the output's cache
 /// lines: output rows a whole number of lines apart (1100 + 4 columns),
-/// starting at each 8-byte offset of a line, wider than two packed strips;
-/// default tiles, one and two threads, both store modes.
+/// starting at each element offset of a line, wider than two packed strips;
+/// default tiles, one and two threads, both store modes, f64 and f32.
 #[test]
 fn mixed_tiles_on_output_lines_at_every_offset() {
     let shape = (70, 1100);
     let (a, b) = operands(shape, Layout::RowMajor, Layout::ColMajor, 13);
+    let mut rng = Rng::new(14);
+    let a32 = Operand::new(Layout::RowMajor, shape.0, shape.1, || rng.mixed() as f32);
+    let b32 = Operand::new(Layout::ColMajor, shape.0, shape.1, || rng.mixed() as f32);
     for &isa in Isa::supported() {
-        for offset in 0..8 {
-            for threads in [1, 2] {
-                for store in [StoreMode::Normal, StoreMode::Streaming] {
-                    let cfg = Config::new()
-                        .isa(isa)
-                        .threads(threads)
-                        .store(store)
-                        .serial_threshold(0);
-                    let r = check(
-                        &cfg,
-                        &a,
-                        &b,
-                        Layout::Padded { pad: 4, offset },
-                        "line-aligned tiles",
-                    );
+        for threads in [1, 2] {
+            for store in [StoreMode::Normal, StoreMode::Streaming] {
+                let cfg = Config::new()
+                    .isa(isa)
+                    .threads(threads)
+                    .store(store)
+                    .serial_threshold(0);
+                for offset in 0..8 {
+                    let lo = Layout::Padded { pad: 4, offset };
+                    let r = check(&cfg, &a, &b, lo, "line-aligned tiles");
                     assert!(r.tiles > 2, "{cfg:?}: {r:?}");
+                }
+                for offset in 0..16 {
+                    let lo = Layout::Padded { pad: 4, offset };
+                    let r = check(&cfg, &a32, &b32, lo, "line-aligned tiles (f32)");
+                    assert!(r.tiles > 1, "{cfg:?}: {r:?}");
                 }
             }
         }
@@ -226,24 +229,32 @@ fn mixed_tiles_on_output_lines_at_every_offset() {
 }
 
 /// Contiguous operands become one long row, cut into pieces that the grid
-/// moves onto the output's cache lines: the output starting at each 8-byte
+/// moves onto the output's cache lines: the output starting at each element
 /// offset of a line, pieces of about 1000 elements, one to three threads,
-/// both store modes.
+/// both store modes, f64 and f32.
 #[test]
 fn long_row_pieces_on_output_lines_at_every_offset() {
     let shape = (40, 1250);
     let (a, b) = operands(shape, Layout::RowMajor, Layout::Offset(5), 17);
+    let mut rng = Rng::new(18);
+    let a32 = Operand::new(Layout::RowMajor, shape.0, shape.1, || rng.mixed() as f32);
+    let b32 = Operand::new(Layout::Offset(5), shape.0, shape.1, || rng.mixed() as f32);
     for &isa in Isa::supported() {
-        for offset in 0..8 {
-            for threads in [1, 2, 3] {
-                for store in [StoreMode::Normal, StoreMode::Streaming] {
-                    let cfg = Config::new()
-                        .isa(isa)
-                        .threads(threads)
-                        .store(store)
-                        .tile_elems(1000)
-                        .serial_threshold(0);
+        for threads in [1, 2, 3] {
+            for store in [StoreMode::Normal, StoreMode::Streaming] {
+                let cfg = Config::new()
+                    .isa(isa)
+                    .threads(threads)
+                    .store(store)
+                    .tile_elems(1000)
+                    .serial_threshold(0);
+                for offset in 0..8 {
                     let r = check(&cfg, &a, &b, Layout::Offset(offset), "long-row pieces");
+                    assert!(r.tiles > 40, "{cfg:?}: {r:?}");
+                }
+                for offset in 0..16 {
+                    let lo = Layout::Offset(offset);
+                    let r = check(&cfg, &a32, &b32, lo, "long-row pieces (f32)");
                     assert!(r.tiles > 40, "{cfg:?}: {r:?}");
                 }
             }
