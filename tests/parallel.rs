@@ -194,6 +194,25 @@ fn mixed_layouts_across_several_packed_strips() {
     }
 }
 
+/// Runs `cfg` with the output starting at each element offset of a cache
+/// line (`out_at(offset)`): bitwise the reference, nothing written outside,
+/// and more than `min_tiles` tiles run.
+fn at_every_line_offset<T: Bits>(
+    cfg: &Config,
+    (a, b): (&Operand<T>, &Operand<T>),
+    out_at: impl Fn(usize) -> Layout,
+    min_tiles: usize,
+    ctx: &str,
+) {
+    for offset in 0..64 / core::mem::size_of::<T>() {
+        let r = check(cfg, a, b, out_at(offset), ctx);
+        assert!(
+            r.tiles > min_tiles,
+            "{ctx}, offset {offset}: {cfg:?}: {r:?}"
+        );
+    }
+}
+
 /// Mixed tiles whose boundaries the grid moves onto the output's cache
 /// lines: output rows a whole number of lines apart (1100 + 4 columns),
 /// starting at each element offset of a line, wider than two packed strips;
@@ -205,6 +224,7 @@ fn mixed_tiles_on_output_lines_at_every_offset() {
     let mut rng = Rng::new(14);
     let a32 = Operand::new(Layout::RowMajor, shape.0, shape.1, || rng.mixed() as f32);
     let b32 = Operand::new(Layout::ColMajor, shape.0, shape.1, || rng.mixed() as f32);
+    let padded = |offset| Layout::Padded { pad: 4, offset };
     for &isa in Isa::supported() {
         for threads in [1, 2] {
             for store in [StoreMode::Normal, StoreMode::Streaming] {
@@ -213,16 +233,8 @@ fn mixed_tiles_on_output_lines_at_every_offset() {
                     .threads(threads)
                     .store(store)
                     .serial_threshold(0);
-                for offset in 0..8 {
-                    let lo = Layout::Padded { pad: 4, offset };
-                    let r = check(&cfg, &a, &b, lo, "line-aligned tiles");
-                    assert!(r.tiles > 2, "{cfg:?}: {r:?}");
-                }
-                for offset in 0..16 {
-                    let lo = Layout::Padded { pad: 4, offset };
-                    let r = check(&cfg, &a32, &b32, lo, "line-aligned tiles (f32)");
-                    assert!(r.tiles > 1, "{cfg:?}: {r:?}");
-                }
+                at_every_line_offset(&cfg, (&a, &b), padded, 2, "line-aligned tiles");
+                at_every_line_offset(&cfg, (&a32, &b32), padded, 1, "line-aligned tiles (f32)");
             }
         }
     }
@@ -248,15 +260,14 @@ fn long_row_pieces_on_output_lines_at_every_offset() {
                     .store(store)
                     .tile_elems(1000)
                     .serial_threshold(0);
-                for offset in 0..8 {
-                    let r = check(&cfg, &a, &b, Layout::Offset(offset), "long-row pieces");
-                    assert!(r.tiles > 40, "{cfg:?}: {r:?}");
-                }
-                for offset in 0..16 {
-                    let lo = Layout::Offset(offset);
-                    let r = check(&cfg, &a32, &b32, lo, "long-row pieces (f32)");
-                    assert!(r.tiles > 40, "{cfg:?}: {r:?}");
-                }
+                at_every_line_offset(&cfg, (&a, &b), Layout::Offset, 40, "long-row pieces");
+                at_every_line_offset(
+                    &cfg,
+                    (&a32, &b32),
+                    Layout::Offset,
+                    40,
+                    "long-row pieces (f32)",
+                );
             }
         }
     }
