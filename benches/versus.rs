@@ -122,6 +122,13 @@ fn run(n: usize, threads: usize) -> RunMs {
     let auto = Config::new().threads(threads);
     let normal = Config::new().threads(threads).store(StoreMode::Normal);
 
+    // The entries' places in `entries`, `times` and `ms`, in that order.
+    const TRIAD: usize = 0;
+    const AUTO: usize = 2;
+    const NORMAL: usize = 3;
+    const NDARRAY: usize = 4;
+    const AUTO_COL_MAJOR_B: usize = 5;
+    const NDARRAY_COL_MAJOR_B: usize = 6;
     let mut entries: Vec<Entry<'_>> = vec![
         Entry {
             name: if cfg!(target_arch = "x86_64") {
@@ -195,6 +202,18 @@ fn run(n: usize, threads: usize) -> RunMs {
         },
     ];
 
+    for (i, name) in [
+        (AUTO, "fuse2d Auto"),
+        (NORMAL, "fuse2d Normal"),
+        (NDARRAY, "ndarray par_for_each"),
+        (AUTO_COL_MAJOR_B, "fuse2d Auto, b col-major"),
+        (NDARRAY_COL_MAJOR_B, "ndarray, b col-major"),
+    ] {
+        assert_eq!(
+            entries[i].name, name,
+            "the entry constants name other entries"
+        );
+    }
     let mut out = Matrix::<f64>::zeros(n, n).into_vec();
     // Warm-up, and every output checked bitwise against the reference.
     for e in entries.iter_mut().filter(|e| e.checked) {
@@ -230,7 +249,7 @@ fn run(n: usize, threads: usize) -> RunMs {
     }
     black_box(&out);
 
-    let per_round = [(0, 2), (4, 2), (2, 5)].map(|(num, den)| {
+    let per_round = [(TRIAD, AUTO), (NDARRAY, AUTO), (AUTO, AUTO_COL_MAJOR_B)].map(|(num, den)| {
         (0..ROUNDS)
             .map(|r| times[num][r] / times[den][r])
             .collect::<Vec<f64>>()
@@ -248,15 +267,15 @@ fn run(n: usize, threads: usize) -> RunMs {
             e.name,
             m,
             gbs(m),
-            100.0 * ms[0] / m
+            100.0 * ms[TRIAD] / m
         );
     }
     println!(
         "  ratios: Auto / streaming triad {:.2}; Auto / ndarray {:.2}x; col-major b / row-major {:.2}x; col-major b / ndarray col-major b {:.2}x",
-        ms[0] / ms[2],
-        ms[4] / ms[2],
-        ms[2] / ms[5],
-        ms[6] / ms[5]
+        ms[TRIAD] / ms[AUTO],
+        ms[NDARRAY] / ms[AUTO],
+        ms[AUTO] / ms[AUTO_COL_MAJOR_B],
+        ms[NDARRAY_COL_MAJOR_B] / ms[AUTO_COL_MAJOR_B]
     );
     let auto_streams = auto
         .run(
@@ -269,11 +288,11 @@ fn run(n: usize, threads: usize) -> RunMs {
     RunMs {
         n,
         threads,
-        triad: ms[0],
-        auto: ms[2],
-        normal: ms[3],
-        ndarray: ms[4],
-        auto_col_major_b: ms[5],
+        triad: ms[TRIAD],
+        auto: ms[AUTO],
+        normal: ms[NORMAL],
+        ndarray: ms[NDARRAY],
+        auto_col_major_b: ms[AUTO_COL_MAJOR_B],
         auto_streams,
         per_round,
     }
