@@ -59,7 +59,7 @@ where
             // elements inside its borrow (block invariants, unit inner stride).
             unsafe {
                 if streaming {
-                    row_streaming::<T, V, A, E, N>(e, ins, out, b.cols, [core::ptr::null(); N]);
+                    row_streaming::<T, V, A, E, N>(e, ins, out, b.cols, stream_ahead(ins));
                 } else {
                     row_contiguous::<T, V, E, N>(e, ins, out, b.cols);
                 }
@@ -101,6 +101,35 @@ where
         }
         drop(scratch);
     }
+}
+
+/// How far ahead of a contiguous streaming row its first input is
+/// prefetched, in bytes: eight lines.
+const STREAM_AHEAD: usize = 512;
+
+/// What a contiguous streaming row prefetches (see [`row_streaming`]): the
+/// first input [`STREAM_AHEAD`] bytes ahead, and nothing of the others.
+///
+/// The hardware prefetchers already follow every stream; one more stream
+/// asked for in software keeps more lines in flight on one core, which is
+/// what bounds a memory-bound loop here. 4000x4000 f64 flagship on the
+/// Intel Xeon, hand-written AVX-512 loops against the streaming triad in
+/// one process (`docs/performance.md`, "One input prefetched"): no
+/// prefetch 0.93-1.01 of the triad, the first input 512 B ahead
+/// 1.02-1.06 (one thread) and 1.02-1.04 (two); both inputs 0.98-1.04
+/// (one more instruction per line and input). Past the row's end it asks
+/// for the next row (contiguous operands) or for lines never read: a hint,
+/// so any address is sound.
+#[inline(always)]
+fn stream_ahead<T, const N: usize>(ins: [*const T; N]) -> [*const T; N] {
+    let ahead = STREAM_AHEAD / core::mem::size_of::<T>();
+    array::from_fn(|k| {
+        if k == 0 {
+            ins[0].wrapping_add(ahead)
+        } else {
+            core::ptr::null()
+        }
+    })
 }
 
 /// A block of at most `PACK_ROWS x pack.cols` elements where some operand
