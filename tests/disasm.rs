@@ -260,15 +260,18 @@ fn streaming_stores_take_the_computed_register() {
     }
 }
 
-/// The loop of a streaming row in a packed tile also prefetches the next
-/// row of the inputs read in place (`kernel::packed_tile`): some loop of
-/// each x86_64 entry point has both a streaming store and a `prefetcht2`
-/// (the all-row-major rows stream without it, the pack prefetches without
-/// streaming): an innermost loop, found by the backward jumps of the
-/// disassembly.
+/// The loop of a streaming row prefetches: the next row of the inputs
+/// read in place in a packed tile (`kernel::packed_tile`), the first input
+/// a few lines ahead in a contiguous row (`kernel::stream_ahead`). Some
+/// loop of each x86_64 entry point has both a streaming store and a
+/// `prefetcht2` (the pack prefetches without streaming): an innermost
+/// loop, found by the backward jumps of the disassembly. (LLVM compiles
+/// `row_streaming` into one loop shared by both callers, in two copies:
+/// with the prefetch and, for a null `ahead`, without; so the machine code
+/// cannot tell the two callers apart.)
 #[cfg(target_arch = "x86_64")]
 #[test]
-fn packed_streaming_rows_prefetch_the_next_row() {
+fn streaming_rows_prefetch() {
     instantiate();
     let funcs = functions("objdump");
     let addr = |line: &str| u64::from_str_radix(line.split(':').next()?.trim(), 16).ok();
