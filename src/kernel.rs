@@ -59,7 +59,7 @@ where
             // elements inside its borrow (block invariants, unit inner stride).
             unsafe {
                 if streaming {
-                    row_streaming::<T, V, A, E, N>(e, ins, out, b.cols, stream_ahead(ins));
+                    row_streaming::<T, V, A, E, N, _>(e, ins, out, b.cols, Lead::of(ins[0]));
                 } else {
                     row_contiguous::<T, V, E, N>(e, ins, out, b.cols);
                 }
@@ -103,33 +103,59 @@ where
     }
 }
 
-/// How far ahead of a contiguous streaming row its first input is
-/// prefetched, in bytes: eight lines.
-const STREAM_AHEAD: usize = 512;
+/// What a streaming row prefetches along with each whole line it
+/// computes, given the line's element offset `i` in the row. A prefetch is
+/// a hint: any address is sound.
+trait Ahead<T>: Copy {
+    fn line(self, i: usize);
+}
 
-/// What a contiguous streaming row prefetches (see [`row_streaming`]): the
-/// first input [`STREAM_AHEAD`] bytes ahead, and nothing of the others.
+/// For a contiguous row: its first input [`Lead::BYTES`] ahead, and
+/// nothing of the others.
 ///
-/// The hardware prefetchers already follow every stream; one more stream
+/// The hardware prefetchers already follow every stream; one stream also
 /// asked for in software keeps more lines in flight on one core, which is
-/// what bounds a memory-bound loop here. 4000x4000 f64 flagship on the
+/// what bounds a memory-bound row here. 4000x4000 f64 flagship on the
 /// Intel Xeon, hand-written AVX-512 loops against the streaming triad in
 /// one process (`docs/performance.md`, "One input prefetched"): no
-/// prefetch 0.93-1.01 of the triad, the first input 512 B ahead
-/// 1.02-1.06 (one thread) and 1.02-1.04 (two); both inputs 0.98-1.04
-/// (one more instruction per line and input). Past the row's end it asks
-/// for the next row (contiguous operands) or for lines never read: a hint,
-/// so any address is sound.
-#[inline(always)]
-fn stream_ahead<T, const N: usize>(ins: [*const T; N]) -> [*const T; N] {
-    let ahead = STREAM_AHEAD / core::mem::size_of::<T>();
-    array::from_fn(|k| {
-        if k == 0 {
-            ins[0].wrapping_add(ahead)
-        } else {
-            core::ptr::null()
+/// prefetch 0.93-1.01 of the triad, the first input 512 B ahead 1.02-1.06
+/// (one thread) and 1.02-1.04 (two); both inputs 0.98-1.04. Past the
+/// row's end it asks for the next row (contiguous operands) or for lines
+/// never read.
+#[derive(Clone, Copy)]
+struct Lead<T>(*const T);
+
+impl<T> Lead<T> {
+    /// Eight lines.
+    const BYTES: usize = 512;
+
+    #[inline(always)]
+    fn of(first: *const T) -> Self {
+        Lead(first.wrapping_add(Self::BYTES / core::mem::size_of::<T>()))
+    }
+}
+
+impl<T: Copy> Ahead<T> for Lead<T> {
+    #[inline(always)]
+    fn line(self, i: usize) {
+        prefetch(self.0.wrapping_add(i));
+    }
+}
+
+/// For a row of a packed tile: the next row of each input read in place,
+/// null for a packed one (see [`packed_tile`]).
+#[derive(Clone, Copy)]
+struct NextRows<T, const N: usize>([*const T; N]);
+
+impl<T: Copy, const N: usize> Ahead<T> for NextRows<T, N> {
+    #[inline(always)]
+    fn line(self, i: usize) {
+        for p in self.0 {
+            if !p.is_null() {
+                prefetch(p.wrapping_add(i));
+            }
         }
-    })
+    }
 }
 
 /// A block of at most `PACK_ROWS x pack.cols` elements where some operand
@@ -221,7 +247,7 @@ unsafe fn packed_tile<T, V, A, E, const N: usize>(
         // the tile.
         unsafe {
             if t.out_cs == 1 && streaming {
-                row_streaming::<T, V, A, E, N>(e, row, out, t.cols, ahead);
+                row_streaming::<T, V, A, E, N, _>(e, row, out, t.cols, NextRows(ahead));
             } else if t.out_cs == 1 {
                 row_contiguous::<T, V, E, N>(e, row, out, t.cols);
             } else {
@@ -295,25 +321,24 @@ unsafe fn row_contiguous<T, V, E, const N: usize>(
 /// (any `Vec` from glibc's `malloc` is 16 bytes past a page) writes only
 /// its two partial lines with normal stores, each read from memory first.
 ///
-/// With each whole line it prefetches the line at the same offset from
-/// every non-null `ahead[k]` (the next row of an input read in place; see
-/// [`packed_tile`]).
+/// With each whole line it prefetches what `ahead` asks for ([`Lead`] in
+/// a contiguous row, [`NextRows`] in a packed tile).
 ///
 /// # Safety
-/// As [`row_contiguous`], and the CPU has `A`'s instruction set. `ahead` is
-/// only prefetched, never read: any address will do.
+/// As [`row_contiguous`], and the CPU has `A`'s instruction set.
 #[inline(always)]
-unsafe fn row_streaming<T, V, A, E, const N: usize>(
+unsafe fn row_streaming<T, V, A, E, const N: usize, P>(
     e: &E,
     ins: [*const T; N],
     out: *mut T,
     len: usize,
-    ahead: [*const T; N],
+    ahead: P,
 ) where
     T: Element,
     V: Vector<T>,
     A: Stream + Transpose,
     E: Expr<T, N>,
+    P: Ahead<T>,
 {
     let size = core::mem::size_of::<T>();
     let line = 64 / size;
@@ -332,11 +357,7 @@ unsafe fn row_streaming<T, V, A, E, const N: usize>(
     unsafe { row_contiguous::<T, V, E, N>(e, ins, out, head) };
     let end = head + lines * line;
     for i in (head..end).step_by(line) {
-        for p in ahead {
-            if !p.is_null() {
-                prefetch(p.wrapping_add(i));
-            }
-        }
+        ahead.line(i);
         // SAFETY: `i + line <= end <= len`: inside every row. `tmp` holds
         // one 64-byte aligned line, as is `out + i` (from `head` on, in
         // whole lines); the copy writes `out[i..i + line]` only.
