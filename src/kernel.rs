@@ -106,7 +106,7 @@ where
 /// What a streaming row prefetches along with each whole line it
 /// computes, given the line's element offset `i` in the row. A prefetch is
 /// a hint: any address is sound.
-trait Ahead<T>: Copy {
+trait Ahead: Copy {
     fn line(self, i: usize);
 }
 
@@ -136,7 +136,7 @@ impl<T> Lead<T> {
     }
 }
 
-impl<T: Copy> Ahead<T> for Lead<T> {
+impl<T: Copy> Ahead for Lead<T> {
     #[inline(always)]
     fn line(self, i: usize) {
         prefetch(self.0.wrapping_add(i));
@@ -148,7 +148,7 @@ impl<T: Copy> Ahead<T> for Lead<T> {
 #[derive(Clone, Copy)]
 struct NextRows<T, const N: usize>([*const T; N]);
 
-impl<T: Copy, const N: usize> Ahead<T> for NextRows<T, N> {
+impl<T: Copy, const N: usize> Ahead for NextRows<T, N> {
     #[inline(always)]
     fn line(self, i: usize) {
         for p in self.0 {
@@ -339,7 +339,7 @@ unsafe fn row_streaming<T, V, A, E, const N: usize, P>(
     V: Vector<T>,
     A: Stream + Transpose,
     E: Expr<T, N>,
-    P: Ahead<T>,
+    P: Ahead,
 {
     let size = core::mem::size_of::<T>();
     let line = 64 / size;
