@@ -36,6 +36,8 @@
 
 #[path = "support/python.rs"]
 mod python;
+#[path = "support/rounds.rs"]
+mod rounds;
 /// The CLI's inputs (`input_a`, `input_b`, which the Python script makes
 /// too) and its roof triads (`benches/support/triad.rs`).
 #[path = "../cli/src/strategies.rs"]
@@ -47,6 +49,7 @@ use std::time::Instant;
 
 use fuse2d::{Config, Flagship, MatMut, MatRef, Matrix, StoreMode};
 use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder, Zip};
+use rounds::{interleaved, median, quartiles};
 
 /// Timed rounds per size and thread count.
 const ROUNDS: usize = 21;
@@ -75,17 +78,6 @@ fn ndarray_zip(
             .and(b)
             .par_for_each(|o, &x, &y| *o = (x + y) * 2.0 + x * y)
     });
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// The lower and upper quartile of `v`.
-fn quartiles(v: &mut [f64]) -> (f64, f64) {
-    v.sort_by(f64::total_cmp);
-    (v[v.len() / 4], v[(3 * v.len()) / 4])
 }
 
 /// What one [`run`] measured: the medians the targets and the Python rows
@@ -229,24 +221,16 @@ fn run(n: usize, threads: usize) -> RunMs {
             e.name
         );
     }
-    let mut times = vec![Vec::with_capacity(ROUNDS); entries.len()];
-    // Each round runs the contenders in an order of its own (a fixed
-    // pseudo-random shuffle), so none always runs right after the same one,
-    // and times each one's third run in a row (`time_warm`): in cache, what
-    // ran right after the two-thread streaming triad was slower even on its
-    // second run, the data left in the other core's caches or (streamed)
-    // in none (at 256x256 on two threads `Auto`, when it always ran there
-    // and the second run was timed, took 0.019-0.028 ms against `Normal`'s
-    // 0.015-0.016, for the same serial code).
-    let mut order: Vec<usize> = (0..entries.len()).collect();
-    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-    for _ in 0..ROUNDS {
-        shuffle(&mut order, &mut seed);
-        for &i in &order {
-            let run = &mut entries[i].run;
-            times[i].push(strategies::time_warm(|| run(&mut out)));
-        }
-    }
+    // Each contender's third run in a row is timed (`time_warm`): in
+    // cache, what ran right after the two-thread streaming triad was
+    // slower even on its second run, the data left in the other core's
+    // caches or (streamed) in none (at 256x256 on two threads `Auto`, when
+    // it always ran there and the second run was timed, took 0.019-0.028
+    // ms against `Normal`'s 0.015-0.016, for the same serial code).
+    let mut times = interleaved(entries.len(), ROUNDS, |i| {
+        let run = &mut entries[i].run;
+        strategies::time_warm(|| run(&mut out))
+    });
     black_box(&out);
 
     let per_round = [(TRIAD, AUTO), (NDARRAY, AUTO), (AUTO, AUTO_COL_MAJOR_B)].map(|(num, den)| {
@@ -345,16 +329,6 @@ fn print_targets(runs: &[RunMs]) {
             r.auto,
             r.normal
         );
-    }
-}
-
-/// Shuffles `v` (Fisher-Yates) with a xorshift generator seeded by `seed`.
-fn shuffle(v: &mut [usize], seed: &mut u64) {
-    for i in (1..v.len()).rev() {
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 7;
-        *seed ^= *seed << 17;
-        v.swap(i, (*seed % (i as u64 + 1)) as usize);
     }
 }
 

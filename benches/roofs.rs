@@ -1,0 +1,220 @@
+//! What one core moves in the access patterns of fuse2d's two big paths,
+//! next to fuse2d itself, in one run: the roofs behind the mixed-layout
+//! numbers of `docs/performance.md` ("Roofs of the packed path").
+//!
+//! All-row-major, fuse2d reads `a` and `b` along their rows and streams
+//! `out`. With `b` column-major it packs strips of `b` (32 rows, a
+//! sixteenth of L2 wide) into a buffer that stays in L2, then runs the
+//! row kernel over `a` and the buffer. Each pattern is timed here alone,
+//! with plain loops (the triad kernel of the other harnesses for the
+//! streamed ones), on one thread, in interleaved rounds (medians; each
+//! contender's third run in a row timed, as in `versus`):
+//!
+//! | contender | what one core moves |
+//! |---|---|
+//! | read `a` | one array, in order: the read rate of one stream |
+//! | read `a` and `b` | two arrays side by side |
+//! | copy `a` into an L1 / L2 buffer | one array through a small buffer: the pack's traffic with sequential reads |
+//! //! | `a` and an L2 buffer, streamed to `out` | the compute phase of the packed path |
+//! | the L2 buffer streamed to `out` | streaming stores without a read from memory |
+//! | streaming triad | the roof of `versus` |
+//! | fuse2d `Auto`, row-major / `b` column-major | the two paths |
+//!
+//! Last, the floor of the packed design on this machine: the copy into
+//! the L2 buffer plus the compute phase's pattern, against the row-major
+//! run. On the Intel Xeon this repository is measured on, one core reads
+//! at the same rate from one stream as from two, and a streamed output
+//! costs little on top; the packed path moves `b` twice more, through L2.
+//!
+//! ```sh
+//! cargo bench --bench roofs            # 4000x4000 f64
+//! cargo bench --bench roofs -- 2000    # other sizes
+//! ```
+
+#[path = "support/rounds.rs"]
+mod rounds;
+/// The inputs and the roof triads of the CLI and the other harnesses.
+#[path = "../cli/src/strategies.rs"]
+#[allow(unused_imports)] // not every re-exported item is used here
+mod strategies;
+
+use std::hint::black_box;
+
+use fuse2d::{CacheInfo, Config, MatMut, MatRef, Matrix};
+use rounds::{interleaved, median};
+
+/// Timed rounds per size.
+const ROUNDS: usize = 15;
+
+/// Rows of fuse2d's packed strips (`pack::PACK_ROWS`).
+const STRIP_ROWS: usize = 32;
+
+/// The width of fuse2d's packed strips for one column-major `f64` input:
+/// a sixteenth of L2 over [`STRIP_ROWS`] rows, whole lines (`pack::Pack`).
+fn strip_cols() -> usize {
+    (CacheInfo::get().l2 / (16 * STRIP_ROWS * 8) / 64 * 64).max(64)
+}
+
+/// The sum of `v`, eight accumulators wide so the loop is bound by the
+/// loads, not by one chain of additions.
+fn sum(v: &[f64]) -> f64 {
+    let mut acc = [0.0; 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for (s, x) in acc.iter_mut().zip(c) {
+            *s += x;
+        }
+    }
+    acc.iter().sum::<f64>() + chunks.remainder().iter().sum::<f64>()
+}
+
+/// `v` copied through `buf`, one buffer's worth at a time.
+fn copy_through(v: &[f64], buf: &mut [f64]) {
+    for c in v.chunks(buf.len()) {
+        buf[..c.len()].copy_from_slice(c);
+        black_box(&mut *buf);
+    }
+}
+
+/// One contender: its name, the bytes it moves to or from memory per
+/// element (its DRAM traffic, for GB/s), and the run, given `out` (which
+/// not every one writes).
+struct Entry<'a> {
+    name: &'static str,
+    bytes: usize,
+    run: Run<'a>,
+}
+
+/// A contender's run over `out`.
+type Run<'a> = Box<dyn FnMut(&mut [f64]) + 'a>;
+
+fn run(n: usize) {
+    let a = Matrix::from_fn(n, n, |i, j| strategies::input_a::<f64>(i, j, n));
+    let b = Matrix::from_fn(n, n, strategies::input_b::<f64>);
+    // `b` column-major: its transpose, row-major. Every array is a
+    // `Matrix`, allocated with the huge-page advice (as NumPy's are).
+    let b_cm = Matrix::from_fn(n, n, |j, i| strategies::input_b::<f64>(i, j));
+    let b_cm_view = MatRef::from_slice_col_major(b_cm.as_slice(), n, n).expect("n * n elements");
+    let mut out = Matrix::<f64>::zeros(n, n).into_vec();
+    let cache = CacheInfo::get();
+    // An L1 buffer a quarter of L1; the L2 one as large as one packed strip.
+    let mut l1_buf = vec![0.0; (cache.l1 / 4 / 8).max(64)];
+    let mut l2_buf = vec![0.0; STRIP_ROWS * strip_cols()];
+    let l2_len = l2_buf.len();
+    // What the compute phase reads in place of `b`: a packed strip.
+    let strip = vec![0.5; l2_len];
+    let heading = format!(
+        "L1 buffer {} KiB, L2 buffer {} KiB: one strip of {STRIP_ROWS} x {}",
+        l1_buf.len() * 8 / 1024,
+        l2_len * 8 / 1024,
+        strip_cols()
+    );
+    let one = Config::new().threads(1);
+    let (a, b) = (a.as_slice(), b.as_slice());
+
+    let mut entries: Vec<Entry<'_>> = vec![
+        Entry {
+            name: "read a",
+            bytes: 8,
+            run: Box::new(|_| {
+                black_box(sum(a));
+            }),
+        },
+        Entry {
+            name: "read a and b",
+            bytes: 16,
+            run: Box::new(|_| {
+                black_box(sum(a) + sum(b));
+            }),
+        },
+        Entry {
+            name: "copy a into an L1 buffer",
+            bytes: 8,
+            run: Box::new(|_| copy_through(a, &mut l1_buf)),
+        },
+        Entry {
+            name: "copy a into an L2 buffer",
+            bytes: 8,
+            run: Box::new(|_| copy_through(a, &mut l2_buf)),
+        },
+        Entry {
+            name: "a + L2 buffer -> out",
+            bytes: 16,
+            run: Box::new(|o| {
+                for (x, y) in o.chunks_mut(l2_len).zip(a.chunks(l2_len)) {
+                    strategies::triad_streaming(x, y, &strip[..x.len()], 3.0);
+                }
+            }),
+        },
+        Entry {
+            name: "L2 buffer -> out",
+            bytes: 8,
+            run: Box::new(|o| {
+                for x in o.chunks_mut(l2_len) {
+                    let y = &strip[..x.len()];
+                    strategies::triad_streaming(x, y, y, 3.0);
+                }
+            }),
+        },
+        Entry {
+            name: "triad, streaming stores",
+            bytes: 24,
+            run: Box::new(|o| strategies::triad_streaming(o, a, b, 3.0)),
+        },
+        Entry {
+            name: "fuse2d Auto",
+            bytes: 24,
+            run: Box::new(|o| {
+                let (x, y) = (MatRef::from_slice(a, n, n), MatRef::from_slice(b, n, n));
+                let o = MatMut::from_slice(o, n, n).expect("n * n elements");
+                one.fused_into(x.expect("n * n"), y.expect("n * n"), o)
+                    .expect("same shapes");
+            }),
+        },
+        Entry {
+            name: "fuse2d Auto, b col-major",
+            bytes: 24,
+            run: Box::new(|o| {
+                let x = MatRef::from_slice(a, n, n).expect("n * n elements");
+                let o = MatMut::from_slice(o, n, n).expect("n * n elements");
+                one.fused_into(x, b_cm_view, o).expect("same shapes");
+            }),
+        },
+    ];
+    let mut times = interleaved(entries.len(), ROUNDS, |i| {
+        let run = &mut entries[i].run;
+        strategies::time_warm(|| run(&mut out))
+    });
+    black_box(&out);
+    let ms: Vec<f64> = times.iter_mut().map(|t| median(t) * 1e3).collect();
+
+    println!("\n{n}x{n} f64, one thread, median of {ROUNDS} interleaved rounds ({heading})");
+    println!("  {:<28} {:>9} {:>11}", "pattern", "ms", "DRAM GB/s");
+    for (e, &m) in entries.iter().zip(&ms) {
+        let gbs = (e.bytes * n * n) as f64 / (m * 1e-3) / 1e9;
+        println!("  {:<28} {:>9.3} {:>11.1}", e.name, m, gbs);
+    }
+    let ms_of = |name: &str| {
+        let i = entries.iter().position(|e| e.name == name);
+        ms[i.expect("a contender of that name")]
+    };
+    let auto = ms_of("fuse2d Auto");
+    let floor = ms_of("copy a into an L2 buffer") + ms_of("a + L2 buffer -> out");
+    println!(
+        "  the packed design's floor (copy into the L2 buffer + a and the buffer streamed): {floor:.2} ms;\n  \
+         row-major / that floor {:.2}, row-major / fuse2d b col-major {:.2}",
+        auto / floor,
+        auto / ms_of("fuse2d Auto, b col-major")
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; any numbers are sizes.
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    for n in if sizes.is_empty() { vec![4000] } else { sizes } {
+        run(n);
+    }
+}
