@@ -15,7 +15,7 @@
 //! | read `a` | one array, in order: the read rate of one stream |
 //! | read `a` and `b` | two arrays side by side |
 //! | copy `a` into an L1 / L2 buffer | one array through a small buffer: the pack's traffic with sequential reads |
-//! //! | `a` and an L2 buffer, streamed to `out` | the compute phase of the packed path |
+//! | `a` and an L2 buffer, streamed to `out` | the compute phase of the packed path |
 //! | the L2 buffer streamed to `out` | streaming stores without a read from memory |
 //! | streaming triad | the roof of `versus` |
 //! | fuse2d `Auto`, row-major / `b` column-major | the two paths |
@@ -165,10 +165,10 @@ fn run(n: usize) {
             name: "fuse2d Auto",
             bytes: 24,
             run: Box::new(|o| {
-                let (x, y) = (MatRef::from_slice(a, n, n), MatRef::from_slice(b, n, n));
+                let x = MatRef::from_slice(a, n, n).expect("n * n elements");
+                let y = MatRef::from_slice(b, n, n).expect("n * n elements");
                 let o = MatMut::from_slice(o, n, n).expect("n * n elements");
-                one.fused_into(x.expect("n * n"), y.expect("n * n"), o)
-                    .expect("same shapes");
+                one.fused_into(x, y, o).expect("same shapes");
             }),
         },
         Entry {
