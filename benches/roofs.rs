@@ -110,6 +110,7 @@ fn run(n: usize) {
         strip_cols()
     );
     let one = Config::new().threads(1);
+    let (a_view, b_view) = (a.as_ref(), b.as_ref());
     let (a, b) = (a.as_slice(), b.as_slice());
 
     let mut entries: Vec<Entry<'_>> = vec![
@@ -165,19 +166,16 @@ fn run(n: usize) {
             name: "fuse2d Auto",
             bytes: 24,
             run: Box::new(|o| {
-                let x = MatRef::from_slice(a, n, n).expect("n * n elements");
-                let y = MatRef::from_slice(b, n, n).expect("n * n elements");
                 let o = MatMut::from_slice(o, n, n).expect("n * n elements");
-                one.fused_into(x, y, o).expect("same shapes");
+                one.fused_into(a_view, b_view, o).expect("same shapes");
             }),
         },
         Entry {
             name: "fuse2d Auto, b col-major",
             bytes: 24,
             run: Box::new(|o| {
-                let x = MatRef::from_slice(a, n, n).expect("n * n elements");
                 let o = MatMut::from_slice(o, n, n).expect("n * n elements");
-                one.fused_into(x, b_cm_view, o).expect("same shapes");
+                one.fused_into(a_view, b_cm_view, o).expect("same shapes");
             }),
         },
     ];
