@@ -112,8 +112,10 @@ fn column_runs(b_cm: &[f64], n: usize, width: usize, also: Option<&[f64]>) -> f6
 /// the hardware prefetchers, so how many of its lines are in flight at
 /// once is set by how far ahead of the oldest load the core's
 /// out-of-order window reaches, and that shrinks with the instructions
-/// per line: summing every element, eight accumulators wide, read `b` down
-/// its columns in 15-18 ms on the Intel Xeon against 9.5-9.8 this way.
+/// per line: on the Intel Xeon, summing every element (eight accumulators
+/// wide) read `b` down its columns in 16.5 ms in this bench, one element
+/// per line 11.9-12.3 ms (a probe doing the same: 18.1-19.5 against
+/// 9.3-9.8).
 #[inline(always)]
 fn touch_lines(sums: &mut (f64, f64), run: &[f64]) {
     let mut k = 0;
