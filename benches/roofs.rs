@@ -128,6 +128,15 @@ fn touch_lines(sums: &mut (f64, f64), run: &[f64]) {
     }
 }
 
+/// fuse2d's flagship over the `n x n` views `a` and `b` with `config`,
+/// into the run's `out`.
+fn fuse2d<'a>(config: &'a Config, a: MatRef<'a, f64>, b: MatRef<'a, f64>, n: usize) -> Run<'a> {
+    Box::new(move |o| {
+        let o = MatMut::from_slice(o, n, n).expect("n * n elements");
+        config.fused_into(a, b, o).expect("same shapes");
+    })
+}
+
 /// One contender: its name, the bytes it moves to or from memory per
 /// element (its DRAM traffic, for GB/s), and the run, given `out` (which
 /// not every one writes).
@@ -231,18 +240,12 @@ fn run(n: usize) {
         Entry {
             name: "fuse2d Auto",
             bytes: 24,
-            run: Box::new(|o| {
-                let o = MatMut::from_slice(o, n, n).expect("n * n elements");
-                one.fused_into(a_view, b_view, o).expect("same shapes");
-            }),
+            run: fuse2d(&one, a_view, b_view, n),
         },
         Entry {
             name: "fuse2d Auto, b col-major",
             bytes: 24,
-            run: Box::new(|o| {
-                let o = MatMut::from_slice(o, n, n).expect("n * n elements");
-                one.fused_into(a_view, b_cm_view, o).expect("same shapes");
-            }),
+            run: fuse2d(&one, a_view, b_cm_view, n),
         },
     ];
     let mut times = interleaved(entries.len(), ROUNDS, |i| {
