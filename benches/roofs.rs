@@ -114,7 +114,7 @@ fn column_runs(b_cm: &[f64], n: usize, width: usize, also: Option<&[f64]>) -> f6
 /// out-of-order window reaches, and that shrinks with the instructions
 /// per line: on the Intel Xeon, summing every element (eight accumulators
 /// wide) read `b` down its columns in 16.5 ms in this bench, one element
-/// per line 11.9-12.3 ms (a probe doing the same: 18.1-19.5 against
+/// per line 11.9-12.3 ms (a probe doing the same: 18.1-19.9 against
 /// 9.3-9.8).
 #[inline(always)]
 fn touch_lines(sums: &mut (f64, f64), run: &[f64]) {
