@@ -164,8 +164,9 @@ impl Config {
     }
 
     /// Tile size in elements, instead of the cache-derived default (mixed
-    /// layouts use strips of at most 32 rows of about this many elements).
-    /// `0` is an
+    /// layouts use strips of at most 32 rows of about this many elements;
+    /// on a parallel run, tiles along rows come out a little smaller where
+    /// that gives every thread an equal share). `0` is an
     /// [`Error::InvalidConfig`] when used.
     pub fn tile_elems(mut self, elems: usize) -> Self {
         self.tile_elems = Some(elems);

@@ -132,6 +132,17 @@ impl Grid {
                 (rows, (tile_elems / rows).clamp(1, b.cols))
             }
         };
+        Grid::cut(b, rows_per, cols_per, shape == Shape::Mixed)
+    }
+
+    /// Tiles of `rows_per x cols_per`, the first column of them shifted
+    /// onto the output's lines.
+    fn cut<T, const N: usize>(
+        b: &Block<T, N>,
+        rows_per: usize,
+        cols_per: usize,
+        down: bool,
+    ) -> Grid {
         let shift = line_shift(b, cols_per);
         Grid {
             rows_per,
@@ -139,8 +150,35 @@ impl Grid {
             nr: b.rows.div_ceil(rows_per),
             nc: (b.cols + shift).div_ceil(cols_per),
             shift,
-            down: shape == Shape::Mixed,
+            down,
             bands: 1,
+        }
+    }
+
+    /// The same block cut for a run on `threads` threads, so that their
+    /// shares come out equal. Along rows (`Shape::Streaming`): as many tiles
+    /// as the next multiple of `threads`, all of one size (at 1000x1000,
+    /// tiles of L2/2 came out 23, 22 whole and one smaller: 12 for one
+    /// thread, 11 for the other). Mixed layouts keep their strips, which
+    /// the pack sizes, and are numbered in one band per thread.
+    pub(crate) fn for_threads<T, const N: usize>(self, b: &Block<T, N>, threads: usize) -> Grid {
+        let threads = threads.max(1);
+        if self.down {
+            return self.banded(threads);
+        }
+        if self.cols_per >= b.cols {
+            // Runs of whole rows.
+            let nr = self.nr.next_multiple_of(threads);
+            Grid::cut(b, b.rows.div_ceil(nr).max(1), self.cols_per, false)
+        } else {
+            // Pieces of rows: the fewest pieces per row, no fewer than now,
+            // that make the count a multiple of `threads`, still whole runs
+            // of 64 elements.
+            let nc = (self.nc..self.nc + threads)
+                .find(|nc| (self.nr * nc).is_multiple_of(threads))
+                .unwrap_or(self.nc);
+            let cols_per = b.cols.div_ceil(nc).next_multiple_of(64).min(self.cols_per);
+            Grid::cut(b, 1, cols_per, false)
         }
     }
 
@@ -227,7 +265,7 @@ pub(crate) unsafe fn execute<T: Element, E: Expr<T, N>, const N: usize>(
     schedule: Schedule,
 ) -> Executed {
     let grid = if parallel {
-        grid.banded(rayon::current_num_threads())
+        grid.for_threads(b, rayon::current_num_threads())
     } else {
         grid
     };
@@ -347,7 +385,7 @@ mod tests {
     /// Tiles meet on the output's cache lines when every row starts at the
     /// same offset in its line (packed strips, and pieces of long rows), and
     /// always cover each column once, with no more columns of tiles than
-    /// unshifted.
+    /// unshifted; also as cut for a parallel run.
     #[test]
     fn tiles_meet_on_output_lines() {
         let cases = [
@@ -361,11 +399,12 @@ mod tests {
                     for out_rs in [cols, cols + 1, cols.next_multiple_of(8), 4096] {
                         let out_rs = out_rs.max(cols);
                         let b = block(shape, rows, cols, offset, out_rs);
-                        for tile in tiles {
-                            let g = Grid::new(&b, shape, tile);
+                        for (tile, threads) in tiles.iter().flat_map(|&t| [(t, 1), (t, 2), (t, 3)])
+                        {
+                            let g = Grid::new(&b, shape, tile).for_threads(&b, threads);
                             let p = panels(&g, &b);
                             let what = format!(
-                                "{shape:?} {rows}x{cols}, offset {offset}, rs {out_rs}, tile {tile}: {p:?}"
+                                "{shape:?} {rows}x{cols}, offset {offset}, rs {out_rs}, tile {tile}, {threads} threads: {p:?}"
                             );
                             assert_eq!(p.first().map(|c| c.0), Some(0), "{what}");
                             assert_eq!(p.last().map(|c| c.1), Some(cols), "{what}");
@@ -386,6 +425,49 @@ mod tests {
                                 }
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// On a parallel run the tiles along rows are cut so that each thread's
+    /// contiguous run of them (as `Schedule::Static` hands them out, and as
+    /// rayon's halving splits them when no thread is busy elsewhere) is
+    /// within a line run (64 elements), or a row, per tile of an equal
+    /// share; and they still cover every element once.
+    #[test]
+    fn threads_get_equal_shares() {
+        let sizes = [
+            (1, 1_000_000),
+            (3, 1_000_000),
+            (1, 302_500),
+            (1000, 1000),
+            (550, 550),
+            (1_000_000, 3),
+            (2, 100),
+            (7, 7),
+        ];
+        for (rows, cols) in sizes {
+            // Rows one element longer than `cols`, so they do not collapse.
+            let b = block(Shape::Streaming, rows, cols, 16, cols + 1);
+            for tile in [64, 4096, 43_690, 100_000] {
+                for threads in 1..=8 {
+                    let g = Grid::new(&b, Shape::Streaming, tile).for_threads(&b, threads);
+                    let n = g.count();
+                    let what = format!("{rows}x{cols}, tile {tile}, {threads} threads: {g:?}");
+                    let elems: Vec<usize> = (0..n).map(|t| g.tile(&b, t).len()).collect();
+                    assert_eq!(elems.iter().sum::<usize>(), rows * cols, "{what}");
+                    let slack = (n / threads + 1) * if g.cols_per < cols { 64 } else { cols };
+                    let ideal = (rows * cols).div_ceil(threads);
+                    for w in 0..threads {
+                        let share: usize =
+                            elems[w * n / threads..(w + 1) * n / threads].iter().sum();
+                        assert!(
+                            share <= ideal + slack,
+                            "{what}: thread {w} has {share} of {}",
+                            rows * cols
+                        );
                     }
                 }
             }
