@@ -47,8 +47,10 @@ pub(crate) enum Shape {
     Mixed,
 }
 
-/// The tiling of one block: `nr x nc` tiles of `rows_per x cols_per`
-/// elements (the last row and column of tiles may be smaller).
+/// The tiling of one block: `nr x nc` tiles of at most `rows_per x
+/// cols_per` elements. Mixed layouts' strips have `rows_per` rows (the last
+/// may have fewer); along rows, the rows are shared out evenly over the
+/// `nr` rows of tiles. The last column of tiles may be narrower.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Grid {
     rows_per: usize,
@@ -157,9 +159,10 @@ impl Grid {
 
     /// The same block cut for a run on `threads` threads, so that their
     /// shares come out equal. Along rows (`Shape::Streaming`): as many tiles
-    /// as the next multiple of `threads`, all of one size (at 1000x1000,
-    /// tiles of L2/2 came out 23, 22 whole and one smaller: 12 for one
-    /// thread, 11 for the other). Mixed layouts keep their strips, which
+    /// as the next multiple of `threads`, all of one size: pieces of rows
+    /// to within one 64-element run, whole rows to within one row (at
+    /// 1000x1000, tiles of L2/2 came out 23, 22 whole and one smaller: 12
+    /// for one thread, 11 for the other). Mixed layouts keep their strips, which
     /// the pack sizes, and are numbered in one band per thread.
     pub(crate) fn for_threads<T, const N: usize>(self, b: &Block<T, N>, threads: usize) -> Grid {
         let threads = threads.max(1);
@@ -167,9 +170,13 @@ impl Grid {
             return self.banded(threads);
         }
         if self.cols_per >= b.cols {
-            // Runs of whole rows.
-            let nr = self.nr.next_multiple_of(threads);
-            Grid::cut(b, b.rows.div_ceil(nr).max(1), self.cols_per, false)
+            // Runs of whole rows, shared out evenly (`tile`).
+            let nr = self.nr.next_multiple_of(threads).min(b.rows);
+            Grid {
+                nr,
+                rows_per: b.rows.div_ceil(nr),
+                ..self
+            }
         } else {
             // Pieces of rows: the fewest pieces per row, no fewer than now,
             // that make the count a multiple of `threads`, still whole runs
@@ -199,8 +206,19 @@ impl Grid {
     /// Tile `t` of `b`, in the grid's numbering.
     pub(crate) fn tile<T, const N: usize>(&self, b: &Block<T, N>, t: usize) -> Block<T, N> {
         let (i, j) = self.position(t);
-        let r0 = i * self.rows_per;
-        let nr = self.rows_per.min(b.rows - r0);
+        let (r0, nr) = if self.down {
+            // Strips of `rows_per` (the pack's) rows, the last one shorter.
+            let r0 = i * self.rows_per;
+            (r0, self.rows_per.min(b.rows - r0))
+        } else {
+            // The rows shared out evenly: every tile has `rows / nr` rows or
+            // one more (at most `rows_per`), so consecutive runs of tiles
+            // hold as many rows as can be. With `rows_per` each and the
+            // last tile shorter, 2000 rows in 96 tiles of 21 gave two
+            // threads 1008 and 992.
+            let r0 = i * b.rows / self.nr;
+            (r0, (i + 1) * b.rows / self.nr - r0)
+        };
         let c0 = (j * self.cols_per).saturating_sub(self.shift);
         let c1 = ((j + 1) * self.cols_per - self.shift).min(b.cols);
         b.tile(r0, nr, c0, c1 - c0)
@@ -458,7 +476,13 @@ mod tests {
                     let what = format!("{rows}x{cols}, tile {tile}, {threads} threads: {g:?}");
                     let elems: Vec<usize> = (0..n).map(|t| g.tile(&b, t).len()).collect();
                     assert_eq!(elems.iter().sum::<usize>(), rows * cols, "{what}");
-                    let slack = (n / threads + 1) * if g.cols_per < cols { 64 } else { cols };
+                    // Pieces of rows are whole runs of 64 elements; rows
+                    // are shared out to within one row per thread.
+                    let slack = if g.cols_per < cols {
+                        (n / threads + 1) * 64
+                    } else {
+                        cols
+                    };
                     let ideal = (rows * cols).div_ceil(threads);
                     for w in 0..threads {
                         let share: usize =
