@@ -8,7 +8,13 @@
 //! row kernel over `a` and the buffer. Each pattern is timed here alone,
 //! with plain loops (the triad kernel of the other harnesses for the
 //! streamed ones), on one thread, in interleaved rounds (medians; each
-//! contender's third run in a row timed, as in `versus`):
+//! contender's third run in a row timed, as in `versus`). The operands come
+//! in three copies, taken in turn, so that the timed run reads arrays its
+//! two warm-up runs did not (`warm`: one copy, as `versus` times them; on
+//! the Intel Xeon the two agree within 2-5%, while a probe of the pack
+//! with its software prefetches took 6.9-7.8 ms warm against 9.9-10.0
+//! cold: the VM's L3 keeps part of a 128 MB array, and presumably a
+//! prefetch that hits it frees its fill buffer sooner):
 //!
 //! | contender | what one core moves |
 //! |---|---|
@@ -34,6 +40,7 @@
 //! ```sh
 //! cargo bench --bench roofs            # 4000x4000 f64
 //! cargo bench --bench roofs -- 2000    # other sizes
+//! cargo bench --bench roofs -- warm    # one copy of the operands
 //! ```
 
 #[path = "support/rounds.rs"]
@@ -43,6 +50,7 @@ mod rounds;
 #[allow(unused_imports)] // not every re-exported item is used here
 mod strategies;
 
+use std::cell::{Cell, RefCell};
 use std::hint::black_box;
 
 use fuse2d::{CacheInfo, Config, MatMut, MatRef, Matrix};
@@ -128,35 +136,69 @@ fn touch_lines(sums: &mut (f64, f64), run: &[f64]) {
     }
 }
 
-/// fuse2d's flagship over the `n x n` views `a` and `b` with `config`,
-/// into the run's `out`.
-fn fuse2d<'a>(config: &'a Config, a: MatRef<'a, f64>, b: MatRef<'a, f64>, n: usize) -> Run<'a> {
-    Box::new(move |o| {
-        let o = MatMut::from_slice(o, n, n).expect("n * n elements");
+/// fuse2d's flagship with `config` over the next copy of the operands
+/// (`b` column-major with `col_major_b`), into that copy's `out`.
+fn fuse2d<'a>(
+    config: &'a Config,
+    n: usize,
+    next: &'a dyn Fn() -> &'a Operands,
+    col_major_b: bool,
+) -> Run<'a> {
+    Box::new(move || {
+        let s = next();
+        let a = s.a.as_ref();
+        let b = if col_major_b {
+            MatRef::from_slice_col_major(s.b_cm.as_slice(), n, n).expect("n * n elements")
+        } else {
+            s.b.as_ref()
+        };
+        let mut out = s.out.borrow_mut();
+        let o = MatMut::from_slice(&mut out, n, n).expect("n * n elements");
         config.fused_into(a, b, o).expect("same shapes");
     })
 }
 
 /// One contender: its name, the bytes it moves to or from memory per
-/// element (its DRAM traffic, for GB/s), and the run, given `out` (which
-/// not every one writes).
+/// element (its DRAM traffic, for GB/s), and the run.
 struct Entry<'a> {
     name: &'static str,
     bytes: usize,
     run: Run<'a>,
 }
 
-/// A contender's run over `out`.
-type Run<'a> = Box<dyn FnMut(&mut [f64]) + 'a>;
+/// A contender's run, over the next copy of the operands.
+type Run<'a> = Box<dyn FnMut() + 'a>;
 
-fn run(n: usize) {
-    let a = Matrix::from_fn(n, n, |i, j| strategies::input_a::<f64>(i, j, n));
-    let b = Matrix::from_fn(n, n, strategies::input_b::<f64>);
-    // `b` column-major: its transpose, row-major. Every array is a
-    // `Matrix`, allocated with the huge-page advice (as NumPy's are).
-    let b_cm = Matrix::from_fn(n, n, |j, i| strategies::input_b::<f64>(i, j));
-    let b_cm_view = MatRef::from_slice_col_major(b_cm.as_slice(), n, n).expect("n * n elements");
-    let mut out = Matrix::<f64>::zeros(n, n).into_vec();
+/// One copy of the operands (and an output for them).
+struct Operands {
+    a: Matrix<f64>,
+    b: Matrix<f64>,
+    /// `b` column-major: its transpose, row-major.
+    b_cm: Matrix<f64>,
+    out: RefCell<Vec<f64>>,
+}
+
+fn run(n: usize, copies: usize) {
+    // Every array is a `Matrix`, allocated with the huge-page advice (as
+    // NumPy's are).
+    let sets: Vec<Operands> = (0..copies)
+        .map(|_| Operands {
+            a: Matrix::from_fn(n, n, |i, j| strategies::input_a::<f64>(i, j, n)),
+            b: Matrix::from_fn(n, n, strategies::input_b::<f64>),
+            b_cm: Matrix::from_fn(n, n, |j, i| strategies::input_b::<f64>(i, j)),
+            out: RefCell::new(Matrix::<f64>::zeros(n, n).into_vec()),
+        })
+        .collect();
+    // Each run of a contender takes the next copy, so with three copies
+    // the timed run (the third in a row) reads operands that its two
+    // warm-up runs did not: what the VM's large L3 kept of them since is
+    // what any contender's run would find.
+    let turn = Cell::new(0);
+    let next = || {
+        let k = turn.get();
+        turn.set(k + 1);
+        &sets[k % sets.len()]
+    };
     let cache = CacheInfo::get();
     // An L1 buffer a quarter of L1; the L2 one as large as one packed strip.
     let mut l1_buf = vec![0.0; (cache.l1 / 4 / 8).max(64)];
@@ -165,59 +207,67 @@ fn run(n: usize) {
     // What the compute phase reads in place of `b`: a packed strip.
     let strip = vec![0.5; l2_len];
     let heading = format!(
-        "L1 buffer {} KiB, L2 buffer {} KiB: one strip of {STRIP_ROWS} x {}",
+        "L1 buffer {} KiB, L2 buffer {} KiB: one strip of {STRIP_ROWS} x {}; {}",
         l1_buf.len() * 8 / 1024,
         l2_len * 8 / 1024,
-        strip_cols()
+        strip_cols(),
+        if copies > 1 {
+            "operands cold (three copies in turn)"
+        } else {
+            "operands warm (one copy)"
+        }
     );
     let one = Config::new().threads(1);
-    let (a_view, b_view) = (a.as_ref(), b.as_ref());
-    let (a, b) = (a.as_slice(), b.as_slice());
 
     let mut entries: Vec<Entry<'_>> = vec![
         Entry {
             name: "read a",
             bytes: 8,
-            run: Box::new(|_| {
-                black_box(sum(a));
+            run: Box::new(|| {
+                black_box(sum(next().a.as_slice()));
             }),
         },
         Entry {
             name: "read a and b",
             bytes: 16,
-            run: Box::new(|_| {
-                black_box(sum(a) + sum(b));
+            run: Box::new(|| {
+                let s = next();
+                black_box(sum(s.a.as_slice()) + sum(s.b.as_slice()));
             }),
         },
         Entry {
             name: "read b down its columns",
             bytes: 8,
-            run: Box::new(|_| {
-                black_box(column_runs(b_cm.as_slice(), n, strip_cols(), None));
+            run: Box::new(|| {
+                black_box(column_runs(next().b_cm.as_slice(), n, strip_cols(), None));
             }),
         },
         Entry {
             name: "  the same, and a",
             bytes: 16,
-            run: Box::new(|_| {
-                black_box(column_runs(b_cm.as_slice(), n, strip_cols(), Some(a)));
+            run: Box::new(|| {
+                let s = next();
+                let a = Some(s.a.as_slice());
+                black_box(column_runs(s.b_cm.as_slice(), n, strip_cols(), a));
             }),
         },
         Entry {
             name: "copy a into an L1 buffer",
             bytes: 8,
-            run: Box::new(|_| copy_through(a, &mut l1_buf)),
+            run: Box::new(|| copy_through(next().a.as_slice(), &mut l1_buf)),
         },
         Entry {
             name: "copy a into an L2 buffer",
             bytes: 8,
-            run: Box::new(|_| copy_through(a, &mut l2_buf)),
+            run: Box::new(|| copy_through(next().a.as_slice(), &mut l2_buf)),
         },
         Entry {
             name: "a + L2 buffer -> out",
             bytes: 16,
-            run: Box::new(|o| {
-                for (x, y) in o.chunks_mut(l2_len).zip(a.chunks(l2_len)) {
+            run: Box::new(|| {
+                let s = next();
+                let mut o = s.out.borrow_mut();
+                for (x, y) in o.chunks_mut(l2_len).zip(s.a.as_slice().chunks(l2_len)) {
                     strategies::triad_streaming(x, y, &strip[..x.len()], 3.0);
                 }
             }),
@@ -225,8 +275,8 @@ fn run(n: usize) {
         Entry {
             name: "L2 buffer -> out",
             bytes: 8,
-            run: Box::new(|o| {
-                for x in o.chunks_mut(l2_len) {
+            run: Box::new(|| {
+                for x in next().out.borrow_mut().chunks_mut(l2_len) {
                     let y = &strip[..x.len()];
                     strategies::triad_streaming(x, y, y, 3.0);
                 }
@@ -235,24 +285,27 @@ fn run(n: usize) {
         Entry {
             name: "triad, streaming stores",
             bytes: 24,
-            run: Box::new(|o| strategies::triad_streaming(o, a, b, 3.0)),
+            run: Box::new(|| {
+                let s = next();
+                let (a, b) = (s.a.as_slice(), s.b.as_slice());
+                strategies::triad_streaming(&mut s.out.borrow_mut(), a, b, 3.0);
+            }),
         },
         Entry {
             name: "fuse2d Auto",
             bytes: 24,
-            run: fuse2d(&one, a_view, b_view, n),
+            run: fuse2d(&one, n, &next, false),
         },
         Entry {
             name: "fuse2d Auto, b col-major",
             bytes: 24,
-            run: fuse2d(&one, a_view, b_cm_view, n),
+            run: fuse2d(&one, n, &next, true),
         },
     ];
     let mut times = interleaved(entries.len(), ROUNDS, |i| {
-        let run = &mut entries[i].run;
-        strategies::time_warm(|| run(&mut out))
+        strategies::time_warm(&mut entries[i].run)
     });
-    black_box(&out);
+    black_box(&sets);
     let ms: Vec<f64> = times.iter_mut().map(|t| median(t) * 1e3).collect();
 
     println!("\n{n}x{n} f64, one thread, median of {ROUNDS} interleaved rounds ({heading})");
@@ -276,12 +329,16 @@ fn run(n: usize) {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; any numbers are sizes.
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|s| s.parse().ok())
-        .collect();
+    // `cargo bench` passes `--bench`; any numbers are sizes, and `warm`
+    // times every run over one copy of the operands.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sizes: Vec<usize> = args.iter().filter_map(|s| s.parse().ok()).collect();
+    let copies = if args.iter().any(|s| s == "warm") {
+        1
+    } else {
+        3
+    };
     for n in if sizes.is_empty() { vec![4000] } else { sizes } {
-        run(n);
+        run(n, copies);
     }
 }
