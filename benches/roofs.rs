@@ -59,6 +59,11 @@ use rounds::{interleaved, median};
 /// Timed rounds per size.
 const ROUNDS: usize = 15;
 
+/// Copies of the operands, taken in turn by the runs (see `run`). Five
+/// measured as three at 2000x2000 on the Intel Xeon (`b` column-major /
+/// row-major 0.65 and 0.67 in two runs each).
+const COPIES: usize = 3;
+
 /// Rows of fuse2d's packed strips (`pack::PACK_ROWS`).
 const STRIP_ROWS: usize = 32;
 
@@ -189,10 +194,10 @@ fn run(n: usize, copies: usize) {
             out: RefCell::new(Matrix::<f64>::zeros(n, n).into_vec()),
         })
         .collect();
-    // Each run of a contender takes the next copy, so with three copies
-    // the timed run (the third in a row) reads operands that its two
-    // warm-up runs did not: what the VM's large L3 kept of them since is
-    // what any contender's run would find.
+    // Each run takes the next copy in turn, so with three copies the timed
+    // run (a contender's third in a row) reads a copy last read three runs
+    // before, by the contender timed before it, with its own two warm-up
+    // runs over the other copies in between.
     let turn = Cell::new(0);
     let next = || {
         let k = turn.get();
@@ -212,7 +217,7 @@ fn run(n: usize, copies: usize) {
         l2_len * 8 / 1024,
         strip_cols(),
         if copies > 1 {
-            "operands cold (three copies in turn)"
+            "operands cold (copies in turn)"
         } else {
             "operands warm (one copy)"
         }
@@ -336,7 +341,7 @@ fn main() {
     let copies = if args.iter().any(|s| s == "warm") {
         1
     } else {
-        3
+        COPIES
     };
     for n in if sizes.is_empty() { vec![4000] } else { sizes } {
         run(n, copies);
