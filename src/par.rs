@@ -216,8 +216,8 @@ impl Grid {
             // hold as many rows as can be. With `rows_per` each and the
             // last tile shorter, 2000 rows in 96 tiles of 21 gave two
             // threads 1008 and 992.
-            let r0 = i * b.rows / self.nr;
-            (r0, (i + 1) * b.rows / self.nr - r0)
+            let r0 = share_start(i, b.rows, self.nr);
+            (r0, share_start(i + 1, b.rows, self.nr) - r0)
         };
         let c0 = (j * self.cols_per).saturating_sub(self.shift);
         let c1 = ((j + 1) * self.cols_per - self.shift).min(b.cols);
@@ -239,6 +239,12 @@ impl Grid {
             (t / self.nc, t % self.nc)
         }
     }
+}
+
+/// Where part `i` of `total` items shared out evenly over `parts` parts
+/// begins: `i * total / parts`, rounded down, without overflow.
+fn share_start(i: usize, total: usize, parts: usize) -> usize {
+    (i as u128 * total as u128 / parts as u128) as usize
 }
 
 /// What one execution did.
@@ -496,6 +502,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Even shares of counts near `usize::MAX` do not overflow.
+    #[test]
+    fn shares_of_huge_counts() {
+        let total = usize::MAX / 2;
+        assert_eq!(share_start(0, total, 4), 0);
+        assert_eq!(share_start(2, total, 4), total / 2);
+        assert_eq!(share_start(4, total, 4), total);
+        assert_eq!(share_start(3, 10, 4), 7);
     }
 
     /// With two bands, the first half of the numbering is the top rows.
