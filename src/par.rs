@@ -315,7 +315,8 @@ pub(crate) unsafe fn execute<T: Element, E: Expr<T, N>, const N: usize>(
                 rayon::broadcast(|ctx| {
                     let (w, p) = (ctx.index(), ctx.num_threads());
                     let mut end = run_end();
-                    (w * n / p..(w + 1) * n / p).for_each(|t| leaf(&mut end, t));
+                    (share_start(w, n, p)..share_start(w + 1, n, p))
+                        .for_each(|t| leaf(&mut end, t));
                 });
             }
         }
@@ -458,8 +459,8 @@ mod tests {
     /// On a parallel run the tiles along rows are cut so that each thread's
     /// contiguous run of them (as `Schedule::Static` hands them out, and as
     /// rayon's halving splits them when no thread is busy elsewhere) is
-    /// within a line run (64 elements), or a row, per tile of an equal
-    /// share; and they still cover every element once.
+    /// within a line run (64 elements) per tile, or (tiles of whole rows)
+    /// one row, of an equal share; and they still cover every element once.
     #[test]
     fn threads_get_equal_shares() {
         let sizes = [
@@ -491,8 +492,10 @@ mod tests {
                     };
                     let ideal = (rows * cols).div_ceil(threads);
                     for w in 0..threads {
-                        let share: usize =
-                            elems[w * n / threads..(w + 1) * n / threads].iter().sum();
+                        let share: usize = elems
+                            [share_start(w, n, threads)..share_start(w + 1, n, threads)]
+                            .iter()
+                            .sum();
                         assert!(
                             share <= ideal + slack,
                             "{what}: thread {w} has {share} of {}",
