@@ -6,9 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{
-    Bits, Layout, Operand, Rng, assert_bitwise_eq, assert_flagship_eq, assert_untouched_outside,
-};
+use common::{Bits, Layout, Operand, Rng, assert_bitwise_eq, assert_flagship_eq, check_config};
 use fuse2d::{Config, Expr, Flagship, Isa, Lanes, Matrix, Report, Schedule, StoreMode, reference};
 
 /// Runs `cfg` and the reference on the same operands; returns the report.
@@ -19,20 +17,7 @@ fn check<T: Bits>(
     out_layout: Layout,
     ctx: &str,
 ) -> Report {
-    let (rows, cols) = (a.rows, a.cols);
-    let ctx = format!(
-        "{ctx} shape={rows}x{cols} a={:?} b={:?} out={out_layout:?} cfg={cfg:?}",
-        a.layout, b.layout
-    );
-    let mut fast = Operand::<T>::output(out_layout, rows, cols);
-    let mut slow = Operand::<T>::output(out_layout, rows, cols);
-    let report = cfg
-        .run(&Flagship, [a.view(), b.view()], fast.view_mut())
-        .unwrap_or_else(|e| panic!("{ctx}: {e}"));
-    reference::fused_into(a.view(), b.view(), slow.view_mut()).unwrap();
-    assert_flagship_eq(fast.view(), slow.view(), a.view(), b.view(), &ctx);
-    assert_untouched_outside(&fast, &ctx);
-    report
+    check_config(cfg, a, b, out_layout, ctx).1
 }
 
 fn operands(

@@ -656,10 +656,35 @@ pub fn for_each_isa(mut f: impl FnMut(Isa, Config)) {
     }
 }
 
-/// Runs the flagship through `Config::run` with `isa` forced, and through
-/// the reference, into fresh sentinel-filled outputs of `out_layout`; checks
-/// the report names `isa`, the results are bitwise equal, and nothing
-/// outside the output view was written. Returns the checked output.
+/// Runs the flagship through `cfg` and through the reference, into fresh
+/// sentinel-filled outputs of `out_layout`; checks the results are bitwise
+/// equal and nothing outside the output view was written. Returns the
+/// checked output and `cfg`'s report. `ctx` starts every failure message.
+pub fn check_config<T: Bits>(
+    cfg: &Config,
+    a: &Operand<T>,
+    b: &Operand<T>,
+    out_layout: Layout,
+    ctx: &str,
+) -> (Operand<T>, Report) {
+    let (rows, cols) = (a.rows, a.cols);
+    let ctx = format!(
+        "{ctx} shape={rows}x{cols} a={:?} b={:?} out={out_layout:?} cfg={cfg:?}",
+        a.layout, b.layout
+    );
+    let mut fast = Operand::<T>::output(out_layout, rows, cols);
+    let mut slow = Operand::<T>::output(out_layout, rows, cols);
+    let report = cfg
+        .run(&Flagship, [a.view(), b.view()], fast.view_mut())
+        .unwrap_or_else(|e| panic!("{ctx}: Config::run failed: {e}"));
+    reference::fused_into(a.view(), b.view(), slow.view_mut())
+        .unwrap_or_else(|e| panic!("{ctx}: reference failed: {e}"));
+    assert_flagship_eq(fast.view(), slow.view(), a.view(), b.view(), &ctx);
+    assert_untouched_outside(&fast, &ctx);
+    (fast, report)
+}
+
+/// [`check_config`] with `isa` forced; also checks the report names it.
 pub fn check_flagship<T: Bits>(
     isa: Isa,
     a: &Operand<T>,
@@ -667,22 +692,9 @@ pub fn check_flagship<T: Bits>(
     out_layout: Layout,
     extra: &str,
 ) -> Operand<T> {
-    let (rows, cols) = (a.rows, a.cols);
-    let ctx = format!(
-        "isa={isa} shape={rows}x{cols} a={:?} b={:?} out={out_layout:?}{extra}",
-        a.layout, b.layout
-    );
-    let mut fast = Operand::<T>::output(out_layout, rows, cols);
-    let mut slow = Operand::<T>::output(out_layout, rows, cols);
-    let report: Report = Config::new()
-        .isa(isa)
-        .run(&Flagship, [a.view(), b.view()], fast.view_mut())
-        .unwrap_or_else(|e| panic!("{ctx}: Config::run failed: {e}"));
+    let ctx = format!("isa={isa}{extra}");
+    let (fast, report) = check_config(&Config::new().isa(isa), a, b, out_layout, &ctx);
     assert_eq!(report.isa, isa, "{ctx}: the report names another ISA");
-    reference::fused_into(a.view(), b.view(), slow.view_mut())
-        .unwrap_or_else(|e| panic!("{ctx}: reference failed: {e}"));
-    assert_flagship_eq(fast.view(), slow.view(), a.view(), b.view(), &ctx);
-    assert_untouched_outside(&fast, &ctx);
     fast
 }
 
