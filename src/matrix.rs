@@ -147,7 +147,7 @@ const HUGE_PAGE_MIN_BYTES: usize = 4 << 20;
 /// transparent huge pages, if there are at least [`HUGE_PAGE_MIN_BYTES`].
 /// Call it before the memory is first written: pages already faulted in
 /// stay small until the kernel's background thread merges them.
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(miri)))]
 fn advise_huge_pages(p: *mut u8, bytes: usize) {
     // SAFETY: `sysconf` only reads a system constant.
     let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
@@ -161,13 +161,14 @@ fn advise_huge_pages(p: *mut u8, bytes: usize) {
     }
 }
 
-/// Elsewhere there is no such advice to give.
-#[cfg(not(target_os = "linux"))]
+/// Elsewhere there is no such advice to give (nor under Miri, which has
+/// no `madvise`).
+#[cfg(any(not(target_os = "linux"), miri))]
 fn advise_huge_pages(_: *mut u8, _: usize) {}
 
 /// The whole `page`-sized pages inside `addr..addr + bytes`, as (start,
 /// length), when the buffer is big enough for the advice and holds any.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+#[cfg_attr(any(not(target_os = "linux"), miri), allow(dead_code))]
 fn advice_range(addr: usize, bytes: usize, page: usize) -> Option<(usize, usize)> {
     if bytes < HUGE_PAGE_MIN_BYTES || page == 0 {
         return None;
@@ -217,6 +218,7 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     #[test]
+    #[cfg_attr(miri, ignore = "Miri has no madvise nor /proc")]
     fn a_large_matrix_is_advised_to_use_huge_pages() {
         let has_hg = |p: usize| {
             vm_flags(p)

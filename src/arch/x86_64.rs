@@ -6,6 +6,15 @@
 //! transpose that packs a column-major operand.
 
 use core::arch::x86_64::*;
+// Under Miri (`tests/miri.rs`), which cannot run the inline assembly the
+// non-temporal stores are written in, aligned ordinary stores to the same
+// addresses stand in for them: Miri still checks the bounds and the
+// alignment of each (the same as the streaming store's).
+#[cfg(miri)]
+use {
+    _mm_store_si128 as _mm_stream_si128, _mm256_store_si256 as _mm256_stream_si256,
+    _mm512_store_si512 as _mm512_stream_si512,
+};
 
 use multiversion::target;
 
@@ -57,10 +66,20 @@ struct Avx2;
 struct Sse2;
 
 /// `sfence`: part of SSE, so of every x86_64 CPU.
+#[cfg(not(miri))]
 #[inline(always)]
 pub(super) fn sfence() {
     // SAFETY: SSE is in the x86_64 baseline.
     unsafe { _mm_sfence() }
+}
+
+/// Under Miri (`tests/miri.rs`), which has no `sfence` and treats a
+/// non-temporal store as an ordinary one: a sequentially consistent fence,
+/// which orders at least as much.
+#[cfg(miri)]
+#[inline(always)]
+pub(super) fn sfence() {
+    core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
 }
 
 impl Stream for Avx512 {
