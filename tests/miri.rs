@@ -18,7 +18,7 @@
 //!
 //! (Isolation off, so the cache sizes come from sysfs as they do in use;
 //! Tree Borrows, because crossbeam-epoch under rayon breaks a Stacked
-//! Borrows rule in its own code; leaks ignored, because rayon's pool
+//! Borrows rule in its own code, crossbeam-rs/crossbeam#545; leaks ignored, because rayon's pool
 //! threads are never joined.) Under `cargo test` it takes a fraction of a
 //! second. Miri has no AVX-512 nor NEON: in `.ci/run` AddressSanitizer
 //! checks the AVX-512 path's bounds, and qemu runs the NEON path.
