@@ -25,8 +25,10 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use common::{Bits, Layout, Operand, Rng, assert_bitwise_eq, check_config};
-use fuse2d::{Config, Isa, Matrix, Schedule, StoreMode, expr, reference};
+use fuse2d::{Config, Expr, Isa, Lanes, Matrix, Schedule, StoreMode, expr, reference};
 
 /// Operand layouts `(a, b, out)`, chosen so that together they reach every
 /// path of the kernel.
@@ -283,4 +285,36 @@ fn ndarray_views_of_any_strides() {
     assert_bitwise_eq(got.as_ref(), want.as_ref(), "ndarray output view");
     let written = big.iter().filter(|x| !x.is_nan()).count();
     assert_eq!(written, 5 * 4, "written outside the output view");
+}
+
+/// `x + y`, until its `at`-th evaluation panics.
+struct PanicsAt(AtomicUsize, usize);
+
+impl Expr<f64, 2> for PanicsAt {
+    fn eval<V: Lanes<f64>>(&self, [x, y]: [V; 2]) -> V {
+        let n = self.0.fetch_add(1, Ordering::Relaxed);
+        assert!(n != self.1, "evaluation {n} panicked");
+        x + y
+    }
+}
+
+/// A panic inside a packed tile unwinds out of the call, serial and from a
+/// rayon job, through the pack's scratch (which goes back to its thread)
+/// and the fence; the next call on the same threads is correct.
+#[test]
+fn a_panic_in_a_packed_tile_unwinds_cleanly() {
+    let mut rng = Rng::new(3);
+    let a = Operand::new(Layout::RowMajor, 37, 13, || value(&mut rng));
+    let b = Operand::new(Layout::ColMajor, 37, 13, || value(&mut rng));
+    for run in runs() {
+        let mut out = Operand::<f64>::output(Layout::RowMajor, 37, 13);
+        let expr = PanicsAt(AtomicUsize::new(0), 20);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run.cfg.run(&expr, [a.view(), b.view()], out.view_mut())
+        }));
+        let err = result.expect_err("the panic must propagate");
+        let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert_eq!(msg, "evaluation 20 panicked", "{:?}", run.cfg);
+        check(&run, &a, &b, Layout::RowMajor);
+    }
 }
