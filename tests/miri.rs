@@ -7,7 +7,7 @@
 //! `.ci/run` runs this file under Miri on the SSE2 baseline (the `wide`
 //! kernel, its non-temporal stores, the 2x2 and 4x4 transposes) and with
 //! AVX2 enabled at compile time (the ymm clone, which shares its generic
-//! code with the scalar path, its stores and transposes), about six
+//! code with the scalar path, its stores and transposes), about eight
 //! minutes each:
 //!
 //! ```sh
