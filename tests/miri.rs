@@ -91,8 +91,9 @@ struct Run {
 }
 
 /// Serial and parallel, both schedules, both store modes. Tiles of 288
-/// elements make the packed strips 32 x 9 (a whole AVX2 transpose block
-/// and an edge column) and the row tiles pieces of rows.
+/// elements make the packed strips 32 x 9 (two 4-column AVX2 transpose
+/// blocks, or four 2-column SSE2 ones, and an edge column) and the row
+/// tiles pieces of rows.
 fn runs() -> [Run; 4] {
     let parallel = |threads, tile| {
         Config::new()
@@ -287,7 +288,7 @@ fn ndarray_views_of_any_strides() {
     assert_eq!(written, 5 * 4, "written outside the output view");
 }
 
-/// `x + y`, until its `at`-th evaluation panics.
+/// `x + y`, but evaluation number `.1` (from 0) panics.
 struct PanicsAt(AtomicUsize, usize);
 
 impl Expr<f64, 2> for PanicsAt {
@@ -300,7 +301,8 @@ impl Expr<f64, 2> for PanicsAt {
 
 /// A panic inside a packed tile unwinds out of the call, serial and from a
 /// rayon job, through the pack's scratch (which goes back to its thread)
-/// and the fence; the next call on the same threads is correct.
+/// and the run's closing fence (a drop guard); the next call on the same
+/// threads is correct.
 #[test]
 fn a_panic_in_a_packed_tile_unwinds_cleanly() {
     let mut rng = Rng::new(3);
