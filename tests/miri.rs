@@ -28,7 +28,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{Bits, Layout, Operand, Rng, assert_bitwise_eq, check_config};
-use fuse2d::{Config, Expr, Isa, Lanes, Matrix, Schedule, StoreMode, expr, reference};
+use fuse2d::{Config, Expr, Isa, Lanes, MatRef, Matrix, Schedule, StoreMode, expr, reference};
 
 /// Operand layouts `(a, b, out)`, chosen so that together they reach every
 /// path of the kernel.
@@ -179,6 +179,7 @@ fn every_path_every_layout_f64() {
 #[test]
 fn every_path_f32() {
     let mut rng = Rng::new(2);
+    // Contiguous, the two column-major inputs, the column-major output.
     for (la, lb, lo) in [LAYOUTS[0], LAYOUTS[2], LAYOUTS[3], LAYOUTS[4]] {
         let a = Operand::new(la, 37, 13, || value(&mut rng) as f32);
         let b = Operand::new(lb, 37, 13, || value(&mut rng) as f32);
@@ -191,25 +192,30 @@ fn every_path_f32() {
 expr!(Affine { s, t } = |x| x * s + t);
 expr!(Sum3 = |x, y, z| x + y + z);
 
+/// `cfg.eval` of `e` on `ins` is bitwise `reference::eval_into`'s.
+fn eval_matches<E: Expr<f64, N>, const N: usize>(
+    cfg: &Config,
+    e: &E,
+    ins: [MatRef<'_, f64>; N],
+    what: &str,
+) {
+    let got = cfg.eval(e, ins).unwrap();
+    let mut want = Matrix::zeros(ins[0].rows(), ins[0].cols());
+    reference::eval_into(e, ins, want.as_mut()).unwrap();
+    assert_bitwise_eq(got.as_ref(), want.as_ref(), &format!("{cfg:?} {what}"));
+}
+
 /// One and three inputs: the kernels' operand arrays of other lengths.
 #[test]
 fn one_and_three_inputs() {
     let (n, m) = (37, 11);
     let x = Matrix::from_fn(n, m, |i, j| i as f64 - 0.5 * j as f64);
     let y_cm: Vec<f64> = (0..n * m).map(|k| 1.0 / (1.0 + k as f64)).collect();
-    let y = fuse2d::MatRef::from_slice_col_major(&y_cm, n, m).unwrap();
-    let affine = Affine { s: 3.0, t: -1.0 };
+    let y = MatRef::from_slice_col_major(&y_cm, n, m).unwrap();
     for Run { cfg, .. } in runs() {
-        let got = cfg.eval(&affine, [y]).unwrap();
-        let mut want = Matrix::zeros(n, m);
-        reference::eval_into(&affine, [y], want.as_mut()).unwrap();
-        assert_bitwise_eq(got.as_ref(), want.as_ref(), &format!("{cfg:?} affine"));
-
+        eval_matches(&cfg, &Affine { s: 3.0, t: -1.0 }, [y], "affine");
         let ins = [x.as_ref(), y, x.as_ref().reverse_rows()];
-        let got = cfg.eval(&Sum3, ins).unwrap();
-        let mut want = Matrix::zeros(n, m);
-        reference::eval_into(&Sum3, ins, want.as_mut()).unwrap();
-        assert_bitwise_eq(got.as_ref(), want.as_ref(), &format!("{cfg:?} sum3"));
+        eval_matches(&cfg, &Sum3, ins, "sum3");
     }
 }
 
@@ -221,7 +227,7 @@ fn split_views_written_from_several_threads() {
     let (n, m) = (21, 34);
     let a = Matrix::from_fn(n, m, |i, j| (i * m + j) as f64 * 0.25);
     let b_cm: Vec<f64> = (0..n * m).map(|k| 2.0 - k as f64).collect();
-    let b = fuse2d::MatRef::from_slice_col_major(&b_cm, n, m).unwrap();
+    let b = MatRef::from_slice_col_major(&b_cm, n, m).unwrap();
     let want = reference::fused(a.as_ref(), b).unwrap();
     let cfg = Config::new().threads(2).serial_threshold(0).tile_elems(64);
 
