@@ -16,12 +16,12 @@
 //! - fuse2d against ndarray's `Zip::par_for_each` of the same expression;
 //! - `b` column-major against all row-major, and against ndarray with the
 //!   same column-major `b`;
-//! - then, per size, NumPy, numexpr and the talk's Cython `prange` kernel
-//!   (on 1 and 2 threads), row-major and with `b` column-major, through
-//!   `python3` (the CLI's `--python` script, `support/python.rs`) when it
-//!   has NumPy; each result is checked bitwise too. Python runs in its own
-//!   process after the Rust rounds of that size, so its ratios to fuse2d
-//!   carry the drift between the two;
+//! - NumPy (one thread), numexpr and the talk's Cython `prange` kernel, row-major
+//!   and with `b` column-major, in the same rounds: a `python3` process
+//!   (the CLI's `--python` script, `support/python.rs`) when it has NumPy,
+//!   which times each run itself on request (its third in a row, like the
+//!   others), so its ratios to fuse2d hold like the rest; each result is
+//!   checked bitwise too;
 //! - last, a table of those targets, each met or missed in this run.
 //!
 //! ```sh
@@ -54,15 +54,51 @@ use rounds::{interleaved, median, quartiles};
 /// Timed rounds per size and thread count.
 const ROUNDS: usize = 21;
 
-/// A contender's run into `out`.
-type Run<'a> = Box<dyn FnMut(&mut [f64]) + 'a>;
+/// A contender's run into `out`, in this process.
+type Local<'a> = Box<dyn FnMut(&mut [f64]) + 'a>;
+
+/// How a contender runs.
+enum Run<'a> {
+    /// In this process, into `out`.
+    Here(Local<'a>),
+    /// In the `python3` session, on the layout its entry names and the
+    /// run's thread count; timed there.
+    Python(python::Which),
+}
 
 /// One contender.
 struct Entry<'a> {
-    name: &'static str,
+    name: String,
     /// Its output is the flagship's, checked bitwise (the triads' is not).
     checked: bool,
+    /// It reads `b` column-major (compared with fuse2d's run that does).
+    col_major_b: bool,
     run: Run<'a>,
+}
+
+impl<'a> Entry<'a> {
+    fn here(
+        name: &str,
+        checked: bool,
+        col_major_b: bool,
+        run: impl FnMut(&mut [f64]) + 'a,
+    ) -> Self {
+        Entry {
+            name: name.to_owned(),
+            checked,
+            col_major_b,
+            run: Run::Here(Box::new(run)),
+        }
+    }
+
+    /// The Python script's name for the layout this entry reads.
+    fn layout(&self) -> &'static str {
+        if self.col_major_b {
+            "colmajor-b"
+        } else {
+            "contiguous"
+        }
+    }
 }
 
 fn ndarray_zip(
@@ -96,7 +132,10 @@ struct RunMs {
     per_round: [Vec<f64>; 3],
 }
 
-fn run(n: usize, threads: usize) -> RunMs {
+/// Times the contenders at `n x n` on `threads` threads in interleaved
+/// rounds, the Python ones through `py` when there is a session; prints
+/// the table and returns what the targets are judged on.
+fn run(n: usize, threads: usize, mut py: Option<&mut python::Session>) -> RunMs {
     let a = Matrix::from_fn(n, n, |i, j| strategies::input_a::<f64>(i, j, n));
     let b = Matrix::from_fn(n, n, strategies::input_b::<f64>);
     // `b` column-major: its transpose, row-major. Every array here is a
@@ -121,79 +160,50 @@ fn run(n: usize, threads: usize) -> RunMs {
     const NDARRAY: usize = 4;
     const AUTO_COL_MAJOR_B: usize = 5;
     const NDARRAY_COL_MAJOR_B: usize = 6;
+    let (a_s, b_s) = (a.as_slice(), b.as_slice());
+    let triad = |kernel: fn(&mut [f64], &[f64], &[f64], f64)| {
+        move |o: &mut [f64]| strategies::triad_threads(kernel, o, a_s, b_s, 3.0, threads)
+    };
     let mut entries: Vec<Entry<'_>> = vec![
-        Entry {
-            name: if cfg!(target_arch = "x86_64") {
+        Entry::here(
+            if cfg!(target_arch = "x86_64") {
                 "triad, streaming stores"
             } else {
                 "triad (no NT stores here)"
             },
-            checked: false,
-            run: Box::new(|o| {
-                strategies::triad_threads(
-                    strategies::triad_streaming,
-                    o,
-                    a.as_slice(),
-                    b.as_slice(),
-                    3.0,
-                    threads,
-                )
-            }),
-        },
-        Entry {
-            name: "triad, normal stores",
-            checked: false,
-            run: Box::new(|o| {
-                strategies::triad_threads(
-                    strategies::triad_normal,
-                    o,
-                    a.as_slice(),
-                    b.as_slice(),
-                    3.0,
-                    threads,
-                )
-            }),
-        },
-        Entry {
-            name: "fuse2d Auto",
-            checked: true,
-            run: Box::new(|o| {
-                let o = MatMut::from_slice(o, n, n).expect("n * n elements");
-                auto.fused_into(a.as_ref(), b.as_ref(), o)
-                    .expect("same shapes");
-            }),
-        },
-        Entry {
-            name: "fuse2d Normal",
-            checked: true,
-            run: Box::new(|o| {
-                let o = MatMut::from_slice(o, n, n).expect("n * n elements");
-                normal
-                    .fused_into(a.as_ref(), b.as_ref(), o)
-                    .expect("same shapes");
-            }),
-        },
-        Entry {
-            name: "ndarray par_for_each",
-            checked: true,
-            run: Box::new(|o| ndarray_zip(&pool, a_nd, b_nd, o)),
-        },
-        Entry {
-            name: "fuse2d Auto, b col-major",
-            checked: true,
-            run: Box::new(|o| {
-                let o = MatMut::from_slice(o, n, n).expect("n * n elements");
-                auto.fused_into(a.as_ref(), b_cm_view, o)
-                    .expect("same shapes");
-            }),
-        },
-        Entry {
-            name: "ndarray, b col-major",
-            checked: true,
-            run: Box::new(|o| ndarray_zip(&pool, a_nd, b_cm_nd, o)),
-        },
+            false,
+            false,
+            triad(strategies::triad_streaming),
+        ),
+        Entry::here(
+            "triad, normal stores",
+            false,
+            false,
+            triad(strategies::triad_normal),
+        ),
+        Entry::here("fuse2d Auto", true, false, |o| {
+            let o = MatMut::from_slice(o, n, n).expect("n * n elements");
+            auto.fused_into(a.as_ref(), b.as_ref(), o)
+                .expect("same shapes");
+        }),
+        Entry::here("fuse2d Normal", true, false, |o| {
+            let o = MatMut::from_slice(o, n, n).expect("n * n elements");
+            normal
+                .fused_into(a.as_ref(), b.as_ref(), o)
+                .expect("same shapes");
+        }),
+        Entry::here("ndarray par_for_each", true, false, |o| {
+            ndarray_zip(&pool, a_nd, b_nd, o)
+        }),
+        Entry::here("fuse2d Auto, b col-major", true, true, |o| {
+            let o = MatMut::from_slice(o, n, n).expect("n * n elements");
+            auto.fused_into(a.as_ref(), b_cm_view, o)
+                .expect("same shapes");
+        }),
+        Entry::here("ndarray, b col-major", true, true, |o| {
+            ndarray_zip(&pool, a_nd, b_cm_nd, o)
+        }),
     ];
-
     for (i, name) in [
         (AUTO, "fuse2d Auto"),
         (NORMAL, "fuse2d Normal"),
@@ -206,30 +216,81 @@ fn run(n: usize, threads: usize) -> RunMs {
             "the entry constants name other entries"
         );
     }
+
+    // The Python contenders that run here; each run once now, for the
+    // ones that cannot.
+    let mut notes = Vec::new();
+    if let Some(py) = py.as_deref_mut() {
+        for which in python::Which::ALL
+            .into_iter()
+            .filter(|w| w.runs_on(threads))
+        {
+            for col_major_b in [false, true] {
+                let e = Entry {
+                    name: format!(
+                        "{}{}",
+                        which.label(),
+                        if col_major_b { ", b col-major" } else { "" }
+                    ),
+                    checked: true,
+                    col_major_b,
+                    run: Run::Python(which),
+                };
+                match py.time(which, e.layout(), threads) {
+                    Ok(_) => entries.push(e),
+                    Err(why) => notes.push(format!("{}: {why}", e.name)),
+                }
+            }
+        }
+    }
+
     let mut out = Matrix::<f64>::zeros(n, n).into_vec();
     // Warm-up, and every output checked bitwise against the reference.
     for e in entries.iter_mut().filter(|e| e.checked) {
-        out.fill(0.0);
-        (e.run)(&mut out);
-        let same = out
-            .iter()
-            .zip(want.as_slice())
-            .all(|(x, y)| x.to_bits() == y.to_bits());
+        let same = match &mut e.run {
+            Run::Here(run) => {
+                out.fill(0.0);
+                run(&mut out);
+                out.iter()
+                    .zip(want.as_slice())
+                    .all(|(x, y)| x.to_bits() == y.to_bits())
+            }
+            Run::Python(which) => {
+                let py = py
+                    .as_deref_mut()
+                    .expect("Python entries come with a session");
+                let bytes = py
+                    .result(*which, e.layout(), threads)
+                    .unwrap_or_else(|why| panic!("{}: no result from python3: {why}", e.name));
+                bytes.len() == 8 * n * n
+                    && bytes.chunks_exact(8).zip(want.as_slice()).all(|(c, w)| {
+                        c.try_into().ok().map(u64::from_ne_bytes) == Some(w.to_bits())
+                    })
+            }
+        };
         assert!(
             same,
             "{}: output differs from the reference at {n}x{n}",
             e.name
         );
     }
-    // Each contender's third run in a row is timed (`time_warm`): in
-    // cache, what ran right after the two-thread streaming triad was
-    // slower even on its second run, the data left in the other core's
-    // caches or (streamed) in none (at 256x256 on two threads `Auto`, when
-    // it always ran there and the second run was timed, took 0.019-0.028
-    // ms against `Normal`'s 0.015-0.016, for the same serial code).
+    // Each contender's third run in a row is timed (`time_warm`, and the
+    // Python script the same way): in cache, what ran right after the
+    // two-thread streaming triad was slower even on its second run, the
+    // data left in the other core's caches or (streamed) in none (at
+    // 256x256 on two threads `Auto`, when it always ran there and the
+    // second run was timed, took 0.019-0.028 ms against `Normal`'s
+    // 0.015-0.016, for the same serial code).
     let mut times = interleaved(entries.len(), ROUNDS, |i| {
-        let run = &mut entries[i].run;
-        strategies::time_warm(|| run(&mut out))
+        let e = &mut entries[i];
+        match &mut e.run {
+            Run::Here(run) => strategies::time_warm(|| run(&mut out)),
+            Run::Python(which) => py
+                .as_deref_mut()
+                .expect("Python entries come with a session")
+                .time(*which, e.layout(), threads)
+                .unwrap_or_else(|why| panic!("{}: python3 stopped timing: {why}", e.name)),
+        }
     });
     black_box(&out);
 
@@ -242,17 +303,31 @@ fn run(n: usize, threads: usize) -> RunMs {
     let gbs = |ms: f64| (24 * n * n) as f64 / (ms * 1e-3) / 1e9;
     println!("\n{n}x{n} f64, {threads} thread(s), median of {ROUNDS} interleaved rounds");
     println!(
-        "  {:<26} {:>9} {:>7} {:>9}",
-        "contender", "ms", "GB/s", "vs triad"
+        "  {:<44} {:>9} {:>7} {:>9} {:>10}",
+        "contender", "ms", "GB/s", "vs triad", "/ fuse2d"
     );
     for (e, &m) in entries.iter().zip(&ms) {
+        // Against fuse2d `Auto` on the same layout of `b`.
+        let fuse = ms[if e.col_major_b {
+            AUTO_COL_MAJOR_B
+        } else {
+            AUTO
+        }];
+        let vs_fuse = if e.checked && !e.name.starts_with("fuse2d Auto") {
+            format!("{:.2}x", m / fuse)
+        } else {
+            String::new()
+        };
         println!(
-            "  {:<26} {:>9.3} {:>7.1} {:>8.0}%",
+            "  {:<44} {:>9.3} {:>7.1} {:>8.0}% {vs_fuse:>10}",
             e.name,
             m,
             gbs(m),
             100.0 * ms[TRIAD] / m
         );
+    }
+    for note in notes {
+        println!("  skipped: {note}");
     }
     println!(
         "  ratios: Auto / streaming triad {:.2}; Auto / ndarray {:.2}x; col-major b / row-major {:.2}x; col-major b / ndarray col-major b {:.2}x",
@@ -332,60 +407,6 @@ fn print_targets(runs: &[RunMs]) {
     }
 }
 
-/// NumPy, numexpr and the talk's Cython kernel at `n x n`, row-major and
-/// with `b` column-major, against fuse2d `Auto` on the same thread count
-/// (`auto[t - 1]`, from this process's rounds just before).
-fn python_contenders(n: usize, auto: &[RunMs; 2]) {
-    let a = Matrix::from_fn(n, n, |i, j| strategies::input_a::<f64>(i, j, n));
-    let b = Matrix::from_fn(n, n, strategies::input_b::<f64>);
-    let want = fuse2d::reference::fused(a.as_ref(), b.as_ref()).expect("same shapes");
-    println!(
-        "\n{n}x{n} f64, Python contenders (python3, in its own process after the Rust rounds; median of {ROUNDS})"
-    );
-    println!(
-        "  {:<30} {:<12} {:>3} {:>9} {:>7} {:>12} {:>8}",
-        "contender", "b", "thr", "ms", "GB/s", "it / fuse2d", "bitwise"
-    );
-    for (layout, b_name) in [("contiguous", "row-major"), ("colmajor-b", "col-major")] {
-        let run = match python::run(n, n, ROUNDS, "float64", layout, 2) {
-            Ok(run) => run,
-            Err(e) => {
-                println!("  (skipped: {e})");
-                return;
-            }
-        };
-        for t in &run.timings {
-            let name = t.label();
-            let fuse = &auto[t.threads.clamp(1, 2) - 1];
-            let fuse_ms = if layout == "contiguous" {
-                fuse.auto
-            } else {
-                fuse.auto_col_major_b
-            };
-            let bitwise = match &t.bytes {
-                None => "no file",
-                Some(bytes) => {
-                    let same = bytes.len() == 8 * n * n
-                        && bytes.chunks_exact(8).zip(want.as_slice()).all(|(c, w)| {
-                            c.try_into().ok().map(u64::from_ne_bytes) == Some(w.to_bits())
-                        });
-                    if same { "yes" } else { "NO" }
-                }
-            };
-            let gbs = (24 * n * n) as f64 / (t.ms * 1e-3) / 1e9;
-            println!(
-                "  {name:<30} {b_name:<12} {:>3} {:>9.3} {gbs:>7.1} {:>11.2}x {bitwise:>8}",
-                t.threads,
-                t.ms,
-                t.ms / fuse_ms
-            );
-        }
-        for note in &run.notes {
-            println!("  note: {note}");
-        }
-    }
-}
-
 /// One thread against two (forced parallel) at sizes around
 /// `DEFAULT_SERIAL_THRESHOLD`, timed two ways: calls of each kind in phases
 /// of their own (each warmed up for 200 ms, five phases each), as a caller
@@ -459,11 +480,16 @@ fn main() {
     let with_python = !std::env::args().any(|a| a == "nopython");
     let mut runs = Vec::new();
     for n in sizes {
-        let auto = [run(n, 1), run(n, 2)];
+        // One Python process per size, for both thread counts.
+        let mut py = None;
         if with_python {
-            python_contenders(n, &auto);
+            match python::Session::start(n, n, "float64", strategies::UNTIMED_RUNS) {
+                Ok(s) => py = Some(s),
+                Err(why) => println!("\n{n}x{n}: no Python contenders ({why})"),
+            }
         }
-        runs.extend(auto);
+        runs.push(run(n, 1, py.as_mut()));
+        runs.push(run(n, 2, py.as_mut()));
     }
     print_targets(&runs);
 }

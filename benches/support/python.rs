@@ -1,130 +1,287 @@
 //! The Python contenders (NumPy, numexpr, the talk's Cython `prange`
-//! kernel), shared by the CLI's `--python` and `benches/versus.rs`: runs
-//! `python_bench.py` through `python3` and reads back its timings and
-//! results. Both include this file with `#[path]`.
+//! kernel), shared by the CLI's `--python` and `benches/versus.rs`: a
+//! `python3` process running `python_bench.py`, which times one contender
+//! per request, so they run in the same interleaved rounds as the Rust
+//! contenders and their ratios to them hold. Both include this file with
+//! `#[path]`.
 //!
 //! The script makes its inputs with the formulas of the CLI's
 //! `strategies::input_a` and `input_b`, so a caller that makes its own the
 //! same way can check each result bitwise.
 
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
 /// The script, run with `python3 -c`.
 const SCRIPT: &str = include_str!("python_bench.py");
 
-/// One timing from Python.
-pub struct PyTiming {
-    /// `numpy`, `numexpr` or `cython-prange`.
-    pub which: &'static str,
-    /// Threads it ran on.
-    pub threads: usize,
-    /// Median milliseconds.
-    pub ms: f64,
-    /// The result's raw bytes (row-major, native byte order), if the script
-    /// wrote them.
-    pub bytes: Option<Vec<u8>>,
+/// A Python contender.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    /// `(a + b) * 2 + a * b` on NumPy arrays (one thread, temporaries).
+    NumPy,
+    /// `numexpr.evaluate` of the same expression.
+    Numexpr,
+    /// The talk's Cython + OpenMP `prange` kernel.
+    Cython,
 }
 
-impl PyTiming {
-    /// The contender's name in a table.
-    pub fn label(&self) -> &'static str {
-        match self.which {
-            "numpy" => "NumPy (a + b) * 2 + a * b",
-            "numexpr" => "numexpr.evaluate",
-            _ => "Cython prange (talk's kernel)",
+impl Which {
+    /// Every contender.
+    pub const ALL: [Which; 3] = [Which::NumPy, Which::Numexpr, Which::Cython];
+
+    /// Its name in the script's requests (and the CLI's row ids).
+    pub fn id(self) -> &'static str {
+        match self {
+            Which::NumPy => "numpy",
+            Which::Numexpr => "numexpr",
+            Which::Cython => "cython-prange",
         }
+    }
+
+    /// Its name in a table.
+    pub fn label(self) -> &'static str {
+        match self {
+            Which::NumPy => "NumPy (a + b) * 2 + a * b",
+            Which::Numexpr => "numexpr.evaluate",
+            Which::Cython => "Cython prange (talk's kernel)",
+        }
+    }
+
+    /// Whether it runs on `threads` threads: NumPy only on one.
+    pub fn runs_on(self, threads: usize) -> bool {
+        threads == 1 || self != Which::NumPy
     }
 }
 
-/// What one run of the script gave.
-pub struct PyRun {
-    pub timings: Vec<PyTiming>,
-    /// Why a contender is missing, or how the run went wrong.
-    pub notes: Vec<String>,
+/// A running `python3` serving the contenders on `rows x cols` inputs.
+/// Dropping it ends the process.
+pub struct Session {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    /// Where the process's `stderr` goes, for the last line when it dies.
+    stderr: PathBuf,
+    /// Names the files results are saved into.
+    saved: usize,
 }
 
-/// Runs the script on `rows x cols` inputs of `dtype` (`float64`,
-/// `float32`) in `layout` (`contiguous`, `quadrants`, `colmajor-b`), `reps`
-/// timed rounds each, numexpr and Cython on 1 and on `threads` threads.
-/// `Err` when `python3` cannot be started at all.
-pub fn run(
-    rows: usize,
-    cols: usize,
-    reps: usize,
-    dtype: &str,
-    layout: &str,
-    threads: usize,
-) -> Result<PyRun, String> {
-    let prefix = std::env::temp_dir().join(format!("fuse2d-py-{}", std::process::id()));
-    let prefix = prefix.to_string_lossy().into_owned();
-    let output = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(SCRIPT)
-        .args([
+impl Session {
+    /// Starts `python3` on inputs of `dtype` (`float64`, `float32`); each
+    /// timed request runs a contender `untimed + 1` times in a row and
+    /// times the last. `Err` says why there is no session (no `python3`,
+    /// no NumPy).
+    pub fn start(rows: usize, cols: usize, dtype: &str, untimed: usize) -> Result<Self, String> {
+        let args = [
             rows.to_string(),
             cols.to_string(),
-            reps.to_string(),
             dtype.to_owned(),
-            layout.to_owned(),
-            threads.to_string(),
-            prefix.clone(),
-        ])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| format!("could not run python3 ({e})"))?;
-    let mut run = parse(&String::from_utf8_lossy(&output.stdout), &prefix);
-    if !output.status.success() {
-        let err = String::from_utf8_lossy(&output.stderr);
-        let last = err.lines().last().unwrap_or("").to_owned();
-        run.notes
-            .push(format!("python3 failed ({}): {last}", output.status));
+            untimed.to_string(),
+        ];
+        Self::spawn(SCRIPT, &args)
     }
-    Ok(run)
-}
 
-/// Reads the script's `stdout` (the CLI's tests call it with a fake one): a timing per result line (with the bytes of
-/// its result file under `prefix`, which is removed), a note per missing
-/// contender or unreadable line; other lines are ignored.
-pub fn parse(stdout: &str, prefix: &str) -> PyRun {
-    let mut timings = Vec::new();
-    let mut notes = Vec::new();
-    for line in stdout.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        match f.as_slice() {
-            [which, secs, threads] => {
-                let which = match *which {
-                    "numpy" => "numpy",
-                    "numexpr" => "numexpr",
-                    "cython-prange" => "cython-prange",
-                    _ => continue,
-                };
-                let (Ok(secs), Ok(threads)) = (secs.parse::<f64>(), threads.parse::<usize>())
-                else {
-                    notes.push(format!("unreadable line from python3: {line:?}"));
-                    continue;
-                };
-                let file = if which == "numpy" {
-                    format!("{prefix}.numpy.bin")
-                } else {
-                    format!("{prefix}.{which}-t{threads}.bin")
-                };
-                let bytes = std::fs::read(&file).ok();
-                let _ = std::fs::remove_file(&file);
-                timings.push(PyTiming {
-                    which,
-                    threads,
-                    ms: secs * 1e3,
-                    bytes,
-                });
-            }
-            [missing, reason @ ..] if missing.ends_with("-missing") => {
-                let what = missing.trim_end_matches("-missing");
-                notes.push(if matches!(what, "numpy" | "numexpr") {
-                    format!("{what} is not importable by python3; its rows are skipped")
-                } else {
-                    format!("{what} skipped: {}", reason.join(" "))
-                });
-            }
-            _ => {}
+    /// Runs `script` with `args` and waits for its first line, `ready`.
+    fn spawn(script: &str, args: &[String]) -> Result<Self, String> {
+        let stderr = std::env::temp_dir().join(format!(
+            "fuse2d-py-{}-{:?}.stderr",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let err_file = std::fs::File::create(&stderr)
+            .map_err(|e| format!("could not create {} ({e})", stderr.display()))?;
+        let mut child = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(err_file)
+            .spawn()
+            .map_err(|e| format!("could not run python3 ({e})"))?;
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        let mut session = Session {
+            child,
+            stdin,
+            stdout,
+            stderr,
+            saved: 0,
+        };
+        session.reply()?;
+        Ok(session)
+    }
+
+    /// The seconds `which` took on `layout`'s inputs (`contiguous`,
+    /// `quadrants`, `colmajor-b`) on `threads` threads, timed in the
+    /// Python process (the last of its runs). `Err` says why it cannot run.
+    pub fn time(&mut self, which: Which, layout: &str, threads: usize) -> Result<f64, String> {
+        let ok = self.request(&format!("time {} {layout} {threads}", which.id()))?;
+        ok.parse::<f64>()
+            .map_err(|_| format!("unreadable timing from python3: {ok:?}"))
+    }
+
+    /// The result of one more run of `which`: its raw bytes, row-major in
+    /// native byte order.
+    pub fn result(
+        &mut self,
+        which: Which,
+        layout: &str,
+        threads: usize,
+    ) -> Result<Vec<u8>, String> {
+        self.saved += 1;
+        let file = self.stderr.with_extension(format!("{}.bin", self.saved));
+        let request = format!("save {} {layout} {threads} {}", which.id(), file.display());
+        let bytes = self
+            .request(&request)
+            .and_then(|_| std::fs::read(&file).map_err(|e| format!("no result file ({e})")));
+        let _ = std::fs::remove_file(&file);
+        bytes
+    }
+
+    /// Sends one request line; its reply after `ok`.
+    fn request(&mut self, line: &str) -> Result<String, String> {
+        let stdin = self.stdin.as_mut().ok_or("python3 has exited")?;
+        if writeln!(stdin, "{line}")
+            .and_then(|()| stdin.flush())
+            .is_err()
+        {
+            self.stdin = None;
+            return Err(self.died());
+        }
+        self.reply()
+    }
+
+    /// Reads one reply line: `Ok` with what follows `ok` (or `ready`),
+    /// `Err` with the reason of a `missing` reply or of the process's end.
+    fn reply(&mut self) -> Result<String, String> {
+        let mut line = String::new();
+        if self.stdout.read_line(&mut line).unwrap_or(0) == 0 {
+            self.stdin = None;
+            return Err(self.died());
+        }
+        let line = line.trim_end();
+        match line.split_once(' ').unwrap_or((line, "")) {
+            ("ok" | "ready", rest) => Ok(rest.to_owned()),
+            ("missing", reason) => Err(reason.to_owned()),
+            _ => Err(format!("unreadable reply from python3: {line:?}")),
         }
     }
-    PyRun { timings, notes }
+
+    /// Why the process stopped answering: its exit status and last line
+    /// on `stderr`.
+    fn died(&mut self) -> String {
+        let status = self
+            .child
+            .wait()
+            .map_or("unknown".to_owned(), |s| s.to_string());
+        let err = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        let last = err.lines().last().unwrap_or("no message");
+        format!("python3 stopped ({status}): {last}")
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Closing stdin ends the script's loop.
+        self.stdin = None;
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.stderr);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `python3` is on `PATH` (CI has it; the tests below need it). The
+    /// tests run with the CLI's (`cargo test`); a bench compiles this module
+    /// under `cfg(test)` too, without a test harness to call them.
+    #[allow(dead_code)]
+    fn python3() -> bool {
+        Command::new("python3")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    #[test]
+    fn replies_are_read_and_a_dead_process_is_reported() {
+        if !python3() {
+            eprintln!("skipped: no python3");
+            return;
+        }
+        // A stand-in speaking the protocol: one reply of each kind, then it
+        // dies with a message.
+        let script = "import sys\n\
+                      print('ready', flush=True)\n\
+                      for line, reply in zip(sys.stdin, ['ok 0.0215', 'missing numexpr is gone', 'ok x', 'huh']):\n    \
+                          print(reply, flush=True)\n\
+                      sys.exit('fell over')\n";
+        let mut s = Session::spawn(script, &[]).expect("starts");
+        assert_eq!(s.time(Which::NumPy, "contiguous", 1), Ok(0.0215));
+        assert_eq!(
+            s.time(Which::Numexpr, "contiguous", 2),
+            Err("numexpr is gone".to_owned())
+        );
+        assert_eq!(
+            s.time(Which::Cython, "contiguous", 2),
+            Err("unreadable timing from python3: \"x\"".to_owned())
+        );
+        assert_eq!(
+            s.time(Which::Cython, "contiguous", 1),
+            Err("unreadable reply from python3: \"huh\"".to_owned())
+        );
+        let dead = s.time(Which::NumPy, "contiguous", 1).unwrap_err();
+        assert!(
+            dead.starts_with("python3 stopped (exit status: 1)"),
+            "{dead}"
+        );
+        assert!(dead.ends_with(": fell over"), "{dead}");
+        assert_eq!(
+            s.time(Which::NumPy, "contiguous", 1),
+            Err("python3 has exited".to_owned())
+        );
+    }
+
+    #[test]
+    fn the_script_serves_or_says_numpy_is_missing() {
+        if !python3() {
+            eprintln!("skipped: no python3");
+            return;
+        }
+        let (rows, cols) = (5, 3);
+        let mut s = match Session::start(rows, cols, "float64", 2) {
+            Ok(s) => s,
+            Err(e) => {
+                assert!(e.starts_with("numpy is not importable by python3"), "{e}");
+                return;
+            }
+        };
+        // NumPy's result is the reference's, bitwise (the formulas of
+        // `strategies::input_a` and `input_b`).
+        let bytes = s.result(Which::NumPy, "colmajor-b", 1).expect("numpy runs");
+        let want: Vec<u8> = (0..rows * cols)
+            .flat_map(|k| {
+                let (i, j) = (k / cols, k % cols);
+                let a = (i * cols + j) as f64 * 1e-3;
+                let b = 1.0 / (1.0 + (i + j) as f64);
+                ((a + b) * 2.0 + a * b).to_ne_bytes()
+            })
+            .collect();
+        assert_eq!(bytes, want);
+        assert!(
+            s.time(Which::NumPy, "contiguous", 1)
+                .is_ok_and(|t| t >= 0.0)
+        );
+        assert_eq!(
+            s.time(Which::NumPy, "contiguous", 2),
+            Err("NumPy's expression runs on one thread".to_owned())
+        );
+        assert_eq!(
+            s.time(Which::NumPy, "diagonal", 1),
+            Err("unknown layout diagonal".to_owned())
+        );
+    }
 }

@@ -1,80 +1,76 @@
 # NumPy, numexpr and the talk's Cython prange kernel, for `fuse2d --python`
 # and `cargo bench --bench versus` (through benches/support/python.rs), run as
-#   python3 -c "$(cat python_bench.py)" ROWS COLS REPS DTYPE LAYOUT THREADS OUT_PREFIX
-# Prints one line per result: `numpy <median seconds> 1`, `numexpr <median
-# seconds> <threads>` and `cython-prange <median seconds> <threads>` (the
-# talk's Cython + OpenMP kernel, built at run time when Cython and a C
-# compiler with OpenMP are there), the last two on 1 and on THREADS threads,
-# or `<name>-missing <reason>`; writes each result's raw bytes to
-# OUT_PREFIX.numpy.bin, OUT_PREFIX.numexpr-t<threads>.bin and
-# OUT_PREFIX.cython-prange-t<threads>.bin for the bitwise check.
+#   python3 -c "$(cat python_bench.py)" ROWS COLS DTYPE UNTIMED
+# It serves one request per line on stdin, one reply line each on stdout, so
+# the Rust side can time these contenders in its own interleaved rounds:
+#   time NAME LAYOUT THREADS        -> "ok SECONDS": NAME runs UNTIMED + 1
+#                                      times in a row, the last one timed
+#   save NAME LAYOUT THREADS PATH   -> "ok": NAME runs once and its result's
+#                                      raw bytes (row-major, native byte
+#                                      order) go to PATH
+# NAME is numpy (one thread), numexpr or cython-prange (the talk's Cython +
+# OpenMP kernel, built on first use when Cython and a C compiler with OpenMP
+# are there); LAYOUT is contiguous, quadrants or colmajor-b. A request that
+# cannot be served replies "missing REASON". The first line out is "ready",
+# or "missing REASON" when NumPy does not import (the script then exits).
 # The inputs are the Rust side's own, made the same way:
 #   a[i, j] = (i * cols + j) * 1e-3,  b[i, j] = 1 / (1 + i + j)  (in float64, then DTYPE)
 import sys
 import time
 
-rows, cols, reps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-dtype, layout, threads, prefix = sys.argv[4], sys.argv[5], int(sys.argv[6]), sys.argv[7]
+rows, cols, dtype, untimed = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 
 try:
     import numpy as np
 except Exception as e:  # noqa: BLE001 - any import failure means "no numpy"
-    print("numpy-missing", type(e).__name__)
+    print("missing numpy is not importable by python3 (" + type(e).__name__ + ")", flush=True)
     sys.exit(0)
 
-i = np.arange(rows, dtype=np.float64)[:, None]
-j = np.arange(cols, dtype=np.float64)[None, :]
-a = ((i * cols + j) * 1e-3).astype(dtype)
-b = (1.0 / (1.0 + (i + j))).astype(dtype)
-if layout == "quadrants":
-    # Top-left quadrant views of matrices twice the size, as in the talk.
-    big_a = np.zeros((2 * rows, 2 * cols), dtype=dtype)
-    big_b = np.zeros((2 * rows, 2 * cols), dtype=dtype)
-    big_a[:rows, :cols] = a
-    big_b[:rows, :cols] = b
-    a, b = big_a[:rows, :cols], big_b[:rows, :cols]
-elif layout == "colmajor-b":
-    b = np.asfortranarray(b)
+
+class Missing(Exception):
+    """A request this process cannot serve; its message is the reason."""
 
 
-def median_seconds(f):
-    f()  # warm-up
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    ts.sort()
-    m = len(ts) // 2
-    return ts[m] if len(ts) % 2 else (ts[m - 1] + ts[m]) / 2
+_inputs = {}
 
 
-res = {}
+def inputs(layout):
+    """`a`, `b` and an output array in LAYOUT, made on first use."""
+    if layout not in _inputs:
+        i = np.arange(rows, dtype=np.float64)[:, None]
+        j = np.arange(cols, dtype=np.float64)[None, :]
+        a = ((i * cols + j) * 1e-3).astype(dtype)
+        b = (1.0 / (1.0 + (i + j))).astype(dtype)
+        if layout == "quadrants":
+            # Top-left quadrant views of matrices twice the size, as in the talk.
+            big_a = np.zeros((2 * rows, 2 * cols), dtype=dtype)
+            big_b = np.zeros((2 * rows, 2 * cols), dtype=dtype)
+            big_a[:rows, :cols] = a
+            big_b[:rows, :cols] = b
+            a, b = big_a[:rows, :cols], big_b[:rows, :cols]
+        elif layout == "colmajor-b":
+            b = np.asfortranarray(b)
+        elif layout != "contiguous":
+            raise Missing("unknown layout " + layout)
+        _inputs[layout] = (a, b, np.empty((rows, cols), dtype=dtype))
+    return _inputs[layout]
 
 
-def run_numpy():
-    res["numpy"] = (a + b) * 2 + a * b
+def numpy_kernel(threads):
+    if threads != 1:
+        raise Missing("NumPy's expression runs on one thread")
+    return lambda a, b, out: (a + b) * 2 + a * b
 
 
-print("numpy", repr(median_seconds(run_numpy)), 1, flush=True)
-np.ascontiguousarray(res["numpy"]).tofile(prefix + ".numpy.bin")
-
-
-
-def bench_numexpr():
+def numexpr_kernel(threads):
     try:
         import numexpr as ne
     except Exception as e:  # noqa: BLE001
-        print("numexpr-missing", type(e).__name__)
-        return
-
-    def run_numexpr():
-        res["numexpr"] = ne.evaluate("(a + b) * 2 + a * b")
-
-    for t in sorted({1, threads}):
-        ne.set_num_threads(t)
-        print("numexpr", repr(median_seconds(run_numexpr)), t, flush=True)
-        np.ascontiguousarray(res["numexpr"]).tofile(prefix + ".numexpr-t%d.bin" % t)
+        raise Missing("numexpr is not importable by python3 (" + type(e).__name__ + ")")
+    # Only when it changes: numexpr may rebuild its thread pool here.
+    if ne.get_num_threads() != threads:
+        ne.set_num_threads(threads)
+    return lambda a, b, out: ne.evaluate("(a + b) * 2 + a * b")
 
 
 # The talk's "OpenMP with Cython - Parallel Range" kernel. Changes from the
@@ -114,21 +110,20 @@ setup(ext_modules=cythonize("talk_prange.pyx", quiet=True),
 """
 
 
-def bench_cython():
-    """Builds the talk's prange kernel in a temporary directory and times it
-    on 1 thread and on THREADS threads; any failure skips its rows."""
+def build_cython():
+    """Builds the talk's prange kernel in a temporary directory: the module,
+    or the Missing that says why not (a failed build keeps its log)."""
     import os
+    import shutil
     import subprocess
     import tempfile
 
     if dtype != "float64":
-        print("cython-prange-missing the talk's kernel is float64 only")
-        return
+        return Missing("the talk's kernel is float64 only")
     try:
         import Cython  # noqa: F401
     except Exception as e:  # noqa: BLE001
-        print("cython-prange-missing Cython is not importable (" + type(e).__name__ + ")")
-        return
+        return Missing("Cython is not importable by python3 (" + type(e).__name__ + ")")
     tmp = tempfile.mkdtemp(prefix="fuse2d-cython-")
     with open(os.path.join(tmp, "talk_prange.pyx"), "w") as f:
         f.write(CYTHON_PRANGE)
@@ -136,24 +131,60 @@ def bench_cython():
         built = subprocess.run([sys.executable, "-c", BUILD], cwd=tmp, stdout=log,
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     if built.returncode != 0:
-        print("cython-prange-missing the build failed, see " + os.path.join(tmp, "build.log"))
-        return
+        return Missing("the build failed, see " + os.path.join(tmp, "build.log"))
     sys.path.insert(0, tmp)
     try:
         import talk_prange
     except Exception as e:  # noqa: BLE001
-        print("cython-prange-missing the built module does not import (" + type(e).__name__ + ")")
-        return
-    out = np.empty_like(a, order="C")
-    for t in sorted({1, threads}):
-        secs = median_seconds(lambda: talk_prange.func(a, b, out, t))
-        print("cython-prange", repr(secs), t, flush=True)
-        out.tofile(prefix + ".cython-prange-t%d.bin" % t)
-    # The module stays loaded; its files can go (a failed build keeps its log).
-    import shutil
-
+        return Missing("the built module does not import (" + type(e).__name__ + ")")
+    # The module stays loaded; its files can go.
     shutil.rmtree(tmp, ignore_errors=True)
+    return talk_prange
 
 
-bench_numexpr()
-bench_cython()
+_cython = []
+
+
+def cython_kernel(threads):
+    if not _cython:
+        _cython.append(build_cython())
+    module = _cython[0]
+    if isinstance(module, Missing):
+        raise module
+    return lambda a, b, out: module.func(a, b, out, threads)
+
+
+KERNELS = {"numpy": numpy_kernel, "numexpr": numexpr_kernel, "cython-prange": cython_kernel}
+
+
+def serve(words):
+    """The reply to one request, split into words."""
+    if len(words) not in (4, 5) or words[0] not in ("time", "save"):
+        raise Missing("unknown request " + " ".join(words))
+    if words[1] not in KERNELS:
+        raise Missing("unknown contender " + words[1])
+    try:
+        threads = int(words[3])
+    except ValueError:
+        raise Missing("not a thread count: " + words[3])
+    a, b, out = inputs(words[2])
+    kernel = KERNELS[words[1]](threads)
+    if words[0] == "time" and len(words) == 4:
+        for _ in range(untimed):
+            kernel(a, b, out)
+        t = time.perf_counter()
+        kernel(a, b, out)
+        return "ok " + repr(time.perf_counter() - t)
+    if words[0] == "save" and len(words) == 5:
+        np.ascontiguousarray(kernel(a, b, out)).tofile(words[4])
+        return "ok"
+    raise Missing("unknown request " + " ".join(words))
+
+
+print("ready", flush=True)
+for line in sys.stdin:
+    try:
+        reply = serve(line.split())
+    except Missing as e:
+        reply = "missing " + str(e)
+    print(reply, flush=True)

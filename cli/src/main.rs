@@ -308,6 +308,14 @@ fn median(ts: &mut [f64]) -> f64 {
 /// A strategy run into the output operand.
 type Runner<'a, T> = Box<dyn FnMut(&mut Operand<T>) + 'a>;
 
+/// How an entry runs.
+enum Run<'a, T> {
+    /// In this process, into the output operand.
+    Here(Runner<'a, T>),
+    /// In the `--python` session, on its row's thread count; timed there.
+    Python(python::Which),
+}
+
 /// Where a timed entry's result goes.
 enum Slot {
     /// A triad of the memory roof (writes the output's buffer with its own
@@ -322,7 +330,7 @@ enum Slot {
 /// One timed entry.
 struct Timed<'a, T> {
     slot: Slot,
-    run: Runner<'a, T>,
+    run: Run<'a, T>,
     /// Timed in rounds of its own, after the others: it hands memory back
     /// to the OS on every call, and on a VM that slowed the entries timed
     /// after it (fuse2d on two threads at 2000x2000: 1.8 ms alone, up to
@@ -344,11 +352,15 @@ enum Phase {
 }
 
 impl<T> Timed<'_, T> {
-    fn phase(&self) -> Phase {
-        let threads = match &self.slot {
+    fn threads(&self) -> usize {
+        match &self.slot {
             Slot::Roof { threads, .. } | Slot::Threads { threads, .. } => *threads,
             Slot::Strategy(row) => row.threads,
-        };
+        }
+    }
+
+    fn phase(&self) -> Phase {
+        let threads = self.threads();
         if self.apart {
             Phase::Apart
         } else if threads > 1 {
@@ -374,6 +386,11 @@ struct Measured {
 struct Meter {
     reps: usize,
     bar: ProgressBar,
+    /// The `--python` session (on the run's layout), for
+    /// [`Run::Python`] entries.
+    python: Option<(python::Session, &'static str)>,
+    /// Why a Python entry could not be timed, the first time it happened.
+    python_stopped: Option<String>,
 }
 
 impl Meter {
@@ -389,7 +406,7 @@ impl Meter {
     /// numbers move; ratios across phases (one thread against two) carry
     /// the drift between the phases.
     fn interleaved<T: Real>(
-        &self,
+        &mut self,
         entries: &mut [Timed<'_, T>],
         out: &mut Operand<T>,
         oracle: &Matrix<T>,
@@ -412,7 +429,7 @@ impl Meter {
             let start = Instant::now();
             loop {
                 for e in entries.iter_mut().filter(|e| e.phase() == phase) {
-                    (e.run)(out);
+                    self.time(e, out);
                 }
                 if start.elapsed() >= WARM_UP {
                     break;
@@ -426,7 +443,7 @@ impl Meter {
                     if e.phase() != phase {
                         continue;
                     }
-                    ts.push(strategies::time_warm(|| (e.run)(out)));
+                    ts.push(self.time(e, out));
                 }
                 self.bar.inc(1);
             }
@@ -436,18 +453,28 @@ impl Meter {
             .iter_mut()
             .zip(&mut times)
             .map(|(e, ts)| {
-                let bitwise_equal = match e.slot {
-                    Slot::Roof { .. } => None,
-                    _ => {
+                let bitwise_equal = match (&e.slot, &mut e.run) {
+                    (Slot::Roof { .. }, _) => None,
+                    (_, Run::Here(run)) => {
                         out.clear();
-                        (e.run)(out);
+                        run(out);
                         std::hint::black_box(&out.data);
                         Some(matches(out, oracle))
                     }
+                    (_, Run::Python(which)) => {
+                        let (py, layout) = self
+                            .python
+                            .as_mut()
+                            .expect("Python entries come with a session");
+                        let bytes = py.result(*which, layout, e.threads());
+                        Some(bytes.is_ok_and(|bytes| same_bytes(&bytes, oracle)))
+                    }
                 };
                 let best = ts.iter().copied().fold(f64::INFINITY, f64::min);
+                // A Python entry whose process stopped has no median.
+                let stopped = ts.iter().any(|t| t.is_nan());
                 Measured {
-                    median_ms: median(ts) * 1e3,
+                    median_ms: if stopped { f64::NAN } else { median(ts) * 1e3 },
                     best_ms: best * 1e3,
                     bitwise_equal,
                 }
@@ -456,6 +483,38 @@ impl Meter {
         self.bar.inc(1);
         measured
     }
+}
+
+impl Meter {
+    /// The seconds of `e`'s last of [`strategies::UNTIMED_RUNS`] + 1 runs in
+    /// a row (timed in Python for a Python entry; NaN if it stopped).
+    fn time<T: Real>(&mut self, e: &mut Timed<'_, T>, out: &mut Operand<T>) -> f64 {
+        let threads = e.threads();
+        match &mut e.run {
+            Run::Here(run) => strategies::time_warm(|| run(out)),
+            Run::Python(which) => {
+                let (py, layout) = self
+                    .python
+                    .as_mut()
+                    .expect("Python entries come with a session");
+                py.time(*which, layout, threads).unwrap_or_else(|why| {
+                    self.python_stopped.get_or_insert(why);
+                    f64::NAN
+                })
+            }
+        }
+    }
+}
+
+/// True when `bytes` (from NumPy's `tofile`) hold bitwise the reference
+/// result, row-major.
+fn same_bytes<T: Real>(bytes: &[u8], oracle: &Matrix<T>) -> bool {
+    let size = core::mem::size_of::<T>();
+    bytes.len() == core::mem::size_of_val(oracle.as_slice())
+        && bytes
+            .chunks_exact(size)
+            .zip(oracle.as_slice())
+            .all(|(c, &r)| T::from_ne(c).map(T::bits) == Some(r.bits()))
 }
 
 /// True when `out` holds bitwise the reference result.
@@ -501,14 +560,19 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
 
     // Every strategy below is timed in the same rounds (see `Meter`): one
     // warm-up round, `reps` timed rounds, one round checking the outputs.
-    let steps = p.reps + 2 + usize::from(p.python);
+    let steps = p.reps + 2;
     let bar = ProgressBar::new(steps as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {elapsed} {msg}")
             .expect("a valid template")
             .progress_chars("=> "),
     );
-    let meter = Meter { reps: p.reps, bar };
+    let mut meter = Meter {
+        reps: p.reps,
+        bar,
+        python: None,
+        python_stopped: None,
+    };
     meter.bar.set_message("making the inputs");
 
     // The operands, in the requested layout.
@@ -553,12 +617,12 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
                     streaming,
                     threads: t,
                 },
-                run: Box::new(move |o| {
+                run: Run::Here(Box::new(move |o| {
                     let x = strategies::as_f64_mut(&mut o.data);
                     let (y, z) = (strategies::as_f64(&a.data), strategies::as_f64(&b.data));
                     let m = n.min(x.len()).min(y.len()).min(z.len());
                     strategies::triad_threads(kernel, &mut x[..m], &y[..m], &z[..m], 3.0, t);
-                }),
+                })),
                 apart: false,
             });
         }
@@ -580,20 +644,20 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
     let (a, b) = (&a, &b);
     timed.push(Timed {
         slot: Slot::Strategy(base("reference", "reference (fuse2d::reference)", 1)),
-        run: Box::new(|o| {
+        run: Run::Here(Box::new(|o| {
             fuse2d::reference::fused_into(a.view(), b.view(), o.view_mut())
                 .expect("shapes match by construction");
-        }),
+        })),
         apart: false,
     });
     timed.push(Timed {
         slot: Slot::Strategy(base("naive", "naive loop (Vec indexing)", 1)),
-        run: Box::new(|o| strategies::naive(a, b, o)),
+        run: Run::Here(Box::new(|o| strategies::naive(a, b, o))),
         apart: false,
     });
     timed.push(Timed {
         slot: Slot::Strategy(base("unfused", "unfused + temporaries (NumPy)", 1)),
-        run: Box::new(|o| strategies::unfused(a, b, o)),
+        run: Run::Here(Box::new(|o| strategies::unfused(a, b, o))),
         apart: true,
     });
     timed.push(Timed {
@@ -602,7 +666,9 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
             "quadrants on 4 threads (talk)",
             strategies::QUADRANT_THREADS,
         )),
-        run: Box::new(|o| strategies::quadrant_threads(a.view(), b.view(), o.view_mut())),
+        run: Run::Here(Box::new(|o| {
+            strategies::quadrant_threads(a.view(), b.view(), o.view_mut())
+        })),
         apart: false,
     });
 
@@ -634,7 +700,7 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
         let (rep, run) = fuse(Config::new().isa(isa).threads(1).store(p.store))?;
         timed.push(Timed {
             slot: Slot::Strategy(fuse_row(isa, 1, p.store, &rep)),
-            run,
+            run: Run::Here(run),
             apart: false,
         });
     }
@@ -642,7 +708,7 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
         let (rep, run) = fuse(Config::new().isa(p.isa).threads(p.all).store(store))?;
         timed.push(Timed {
             slot: Slot::Strategy(fuse_row(p.isa, p.all, store, &rep)),
-            run,
+            run: Run::Here(run),
             apart: false,
         });
     }
@@ -667,13 +733,55 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
                     threads: t,
                     dynamic: sched == Schedule::Dynamic,
                 },
-                run,
+                run: Run::Here(run),
                 apart: false,
             });
         }
     }
 
+    // `--python`: NumPy, numexpr and the talk's Cython kernel in a python3
+    // process on the same layout, timed in the same rounds (see `Meter`).
+    if p.python {
+        meter.bar.set_message("starting python3");
+        match python::Session::start(rows, cols, T::NUMPY, strategies::UNTIMED_RUNS) {
+            Err(why) => notes.push(format!("--python: {why}; the Python rows are skipped")),
+            Ok(mut py) => {
+                let layout = p.layout.name();
+                for which in python::Which::ALL {
+                    for &t in roof_counts.iter().filter(|&&t| which.runs_on(t)) {
+                        // One run first, for what cannot run (and to build
+                        // the Cython kernel before the rounds).
+                        match py.time(which, layout, t) {
+                            Ok(_) => timed.push(Timed {
+                                slot: Slot::Strategy(base(which.id(), which.label(), t)),
+                                run: Run::Python(which),
+                                apart: false,
+                            }),
+                            Err(why) => {
+                                let note = format!("--python: {} skipped: {why}", which.label());
+                                if !notes.contains(&note) {
+                                    notes.push(note);
+                                }
+                            }
+                        }
+                    }
+                }
+                if p.layout != Layout::Contiguous {
+                    notes.push(format!(
+                        "--python: the Python rows read the same {layout} layout (NumPy views)"
+                    ));
+                }
+                meter.python = Some((py, layout));
+            }
+        }
+    }
+
     let measured = meter.interleaved(&mut timed, &mut out, &oracle);
+    if let Some(why) = meter.python_stopped.take() {
+        notes.push(format!(
+            "--python: python3 stopped during the rounds ({why}); its rows have no median"
+        ));
+    }
     let mut roof = Vec::new();
     let mut rows_out: Vec<StrategyRow> = Vec::new();
     let mut per_thread: Vec<(usize, [f64; 2], bool)> = Vec::new();
@@ -745,24 +853,6 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
         })
         .collect();
 
-    if p.python {
-        meter.bar.set_message("NumPy / numexpr (python3)");
-        match python_rows::<T>(p, &oracle) {
-            Ok((rows, mut more)) => {
-                for (id, name, threads, ms, ok) in rows {
-                    let mut r = base(id, name, threads);
-                    r.median_ms = ms;
-                    r.gb_per_s = gbs(ms);
-                    r.pct_of_roof = roof_for(threads).map(|x| 100.0 * gbs(ms) / x);
-                    r.bitwise_equal = ok;
-                    rows_out.push(r);
-                }
-                notes.append(&mut more);
-            }
-            Err(e) => notes.push(e),
-        }
-        meter.bar.inc(1);
-    }
     meter.bar.finish_and_clear();
 
     let unfused_ms = rows_out
@@ -880,45 +970,6 @@ fn cpu_times() -> Option<(u64, u64)> {
     let rest: Vec<&str> = me.rsplit_once(')')?.1.split_whitespace().collect();
     let ours = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
     Some((busy, ours))
-}
-
-/// One row from Python: id, name, threads, median ms, bitwise equal.
-type PyRow = (&'static str, &'static str, usize, f64, Option<bool>);
-
-/// Runs the Python contenders; rows for what imported, notes for the rest.
-fn python_rows<T: Real>(p: &Plan, oracle: &Matrix<T>) -> Result<(Vec<PyRow>, Vec<String>), String> {
-    let run = python::run(p.rows, p.cols, p.reps, T::NUMPY, p.layout.name(), p.all)
-        .map_err(|e| format!("--python: {e}; NumPy rows skipped"))?;
-    let mut notes: Vec<String> = run.notes.iter().map(|n| format!("--python: {n}")).collect();
-    let size = core::mem::size_of::<T>();
-    let rows: Vec<PyRow> = run
-        .timings
-        .iter()
-        .map(|t| {
-            let ok = t.bytes.as_ref().map(|bytes| {
-                bytes.len() == std::mem::size_of_val(oracle.as_slice())
-                    && bytes
-                        .chunks_exact(size)
-                        .zip(oracle.as_slice())
-                        .all(|(c, &r)| T::from_le(c).map(T::bits) == Some(r.bits()))
-            });
-            (t.which, t.label(), t.threads, t.ms, ok)
-        })
-        .collect();
-    if !rows.is_empty() {
-        notes.push(
-            "the python3 rows are timed in their own process after the Rust rounds, not \
-             interleaved with them: their ratios to the Rust rows carry the machine's drift"
-                .to_owned(),
-        );
-    }
-    if p.layout != Layout::Contiguous && !rows.is_empty() {
-        notes.push(format!(
-            "NumPy/numexpr/Cython rows use the same {} layout (NumPy views)",
-            p.layout.name()
-        ));
-    }
-    Ok((rows, notes))
 }
 
 fn main() -> ExitCode {
@@ -1042,41 +1093,6 @@ mod tests {
         let p = plan(&parse(&["--isa", "scalar", "--rows", "7"]).unwrap()).unwrap();
         assert_eq!(p.isas, vec![Isa::Scalar]);
         assert_eq!((p.rows, p.cols), (7, 2000));
-    }
-
-    #[test]
-    fn the_script_output_is_read_with_its_result_files() {
-        let prefix = std::env::temp_dir()
-            .join(format!("fuse2d-py-test-{}", std::process::id()))
-            .to_string_lossy()
-            .into_owned();
-        std::fs::write(format!("{prefix}.numexpr-t2.bin"), [1u8, 2, 3]).unwrap();
-        let run = python::parse(
-            "numpy 0.0215 1\n\
-             numexpr 0.0051 2\n\
-             cython-prange-missing Cython is not importable (ImportError)\n\
-             numexpr 0.x 1\n\
-             some chatter from a build\n",
-            &prefix,
-        );
-        let got: Vec<(&str, usize, f64, Option<Vec<u8>>)> = run
-            .timings
-            .into_iter()
-            .map(|t| (t.which, t.threads, t.ms, t.bytes))
-            .collect();
-        assert_eq!(got.len(), 2, "{got:?}");
-        assert_eq!((got[0].0, got[0].1, got[0].3.clone()), ("numpy", 1, None));
-        assert!((got[0].2 - 21.5).abs() < 1e-9);
-        assert_eq!((got[1].0, got[1].1), ("numexpr", 2));
-        assert_eq!(got[1].3.as_deref(), Some(&[1u8, 2, 3][..]));
-        assert!(!std::path::Path::new(&format!("{prefix}.numexpr-t2.bin")).exists());
-        assert_eq!(
-            run.notes,
-            [
-                "cython-prange skipped: Cython is not importable (ImportError)",
-                "unreadable line from python3: \"numexpr 0.x 1\"",
-            ]
-        );
     }
 
     #[test]

@@ -27,8 +27,9 @@ pub trait Real: Element {
     const NUMPY: &'static str;
     /// The IEEE 754 bit pattern, widened to 64 bits.
     fn bits(self) -> u64;
-    /// Reads one value from its little-endian bytes (`size_of::<Self>()` of them).
-    fn from_le(bytes: &[u8]) -> Option<Self>;
+    /// Reads one value from its bytes in native order (`size_of::<Self>()`
+    /// of them), as NumPy's `tofile` writes it.
+    fn from_ne(bytes: &[u8]) -> Option<Self>;
 }
 
 impl Real for f64 {
@@ -36,8 +37,8 @@ impl Real for f64 {
     fn bits(self) -> u64 {
         self.to_bits()
     }
-    fn from_le(bytes: &[u8]) -> Option<Self> {
-        Some(f64::from_le_bytes(bytes.try_into().ok()?))
+    fn from_ne(bytes: &[u8]) -> Option<Self> {
+        Some(f64::from_ne_bytes(bytes.try_into().ok()?))
     }
 }
 
@@ -46,8 +47,8 @@ impl Real for f32 {
     fn bits(self) -> u64 {
         u64::from(self.to_bits())
     }
-    fn from_le(bytes: &[u8]) -> Option<Self> {
-        Some(f32::from_le_bytes(bytes.try_into().ok()?))
+    fn from_ne(bytes: &[u8]) -> Option<Self> {
+        Some(f32::from_ne_bytes(bytes.try_into().ok()?))
     }
 }
 
