@@ -90,7 +90,8 @@ struct Args {
     format: Format,
 
     /// Also time NumPy, numexpr and the talk's Cython prange kernel (built at run
-    /// time) through python3, when they are installed; the others are skipped
+    /// time) in the same rounds, through a python3 process, when they are
+    /// installed; the others are skipped
     #[arg(long)]
     python: bool,
 }
@@ -782,6 +783,9 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
             "--python: python3 stopped during the rounds ({why}); its rows have no median"
         ));
     }
+    // Ends the python3 process and waits for it, so its CPU time counts as
+    // ours below.
+    meter.python = None;
     let mut roof = Vec::new();
     let mut rows_out: Vec<StrategyRow> = Vec::new();
     let mut per_thread: Vec<(usize, [f64; 2], bool)> = Vec::new();
@@ -952,8 +956,9 @@ fn mem_available() -> Option<usize> {
 }
 
 /// CPU time in ticks: `(busy time of the whole machine, time of this
-/// process)`, from `/proc` (Linux only), to tell when other work disturbed
-/// the measurements.
+/// process and of its children it has waited for)`, from `/proc` (Linux
+/// only), to tell when other work disturbed the measurements (`--python`'s
+/// process is one of ours).
 fn cpu_times() -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let cpu: Vec<u64> = stat
@@ -966,9 +971,11 @@ fn cpu_times() -> Option<(u64, u64)> {
     // user nice system idle iowait irq softirq steal ...
     let busy = cpu.iter().take(8).sum::<u64>() - cpu.get(3)? - cpu.get(4)?;
     let me = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the `(comm)`: state is field 3, utime 14, stime 15.
+    // Fields after the `(comm)`: state is field 3, utime 14, stime 15,
+    // cutime 16, cstime 17.
     let rest: Vec<&str> = me.rsplit_once(')')?.1.split_whitespace().collect();
-    let ours = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
+    let field = |k: usize| rest.get(k - 3)?.parse::<u64>().ok();
+    let ours = field(14)? + field(15)? + field(16)? + field(17)?;
     Some((busy, ours))
 }
 
