@@ -390,7 +390,8 @@ struct Meter {
     /// The `--python` session (on the run's layout), for
     /// [`Run::Python`] entries.
     python: Option<(python::Session, &'static str)>,
-    /// Why a Python entry could not be timed, the first time it happened.
+    /// Why a Python entry could not be timed or checked, the first time it
+    /// happened.
     python_stopped: Option<String>,
 }
 
@@ -467,8 +468,13 @@ impl Meter {
                             .python
                             .as_mut()
                             .expect("Python entries come with a session");
-                        let bytes = py.result(*which, layout, e.threads());
-                        Some(bytes.is_ok_and(|bytes| same_bytes(&bytes, oracle)))
+                        match py.result(*which, layout, e.threads()) {
+                            Ok(bytes) => Some(same_bytes(&bytes, oracle)),
+                            Err(why) => {
+                                self.python_stopped.get_or_insert(why);
+                                None
+                            }
+                        }
                     }
                 };
                 let best = ts.iter().copied().fold(f64::INFINITY, f64::min);
@@ -484,9 +490,7 @@ impl Meter {
         self.bar.inc(1);
         measured
     }
-}
 
-impl Meter {
     /// The seconds of `e`'s last of [`strategies::UNTIMED_RUNS`] + 1 runs in
     /// a row (timed in Python for a Python entry; NaN if it stopped).
     fn time<T: Real>(&mut self, e: &mut Timed<'_, T>, out: &mut Operand<T>) -> f64 {
@@ -780,7 +784,7 @@ fn job<T: Real>(p: &Plan, dtype: &str) -> Result<Results, String> {
     let measured = meter.interleaved(&mut timed, &mut out, &oracle);
     if let Some(why) = meter.python_stopped.take() {
         notes.push(format!(
-            "--python: python3 stopped during the rounds ({why}); its rows have no median"
+            "--python: python3 stopped during the rounds ({why}); its rows have no median or no check"
         ));
     }
     // Ends the python3 process and waits for it, so its CPU time counts as
