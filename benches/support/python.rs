@@ -12,6 +12,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The script, run with `python3 -c`.
 const SCRIPT: &str = include_str!("python_bench.py");
@@ -84,10 +85,12 @@ impl Session {
 
     /// Runs `script` with `args` and waits for its first line, `ready`.
     fn spawn(script: &str, args: &[String]) -> Result<Self, String> {
+        // Sessions of one process, at once or in turn, get files of their own.
+        static SESSIONS: AtomicUsize = AtomicUsize::new(0);
         let stderr = std::env::temp_dir().join(format!(
-            "fuse2d-py-{}-{:?}.stderr",
+            "fuse2d-py-{}-{}.stderr",
             std::process::id(),
-            std::thread::current().id()
+            SESSIONS.fetch_add(1, Ordering::Relaxed)
         ));
         let err_file = std::fs::File::create(&stderr)
             .map_err(|e| format!("could not create {} ({e})", stderr.display()))?;
