@@ -14,8 +14,9 @@
 //!
 //! - `Auto` against a streaming-store triad (the roof) on 1 and 2 threads;
 //! - fuse2d against ndarray's `Zip::par_for_each` of the same expression;
-//! - `b` column-major against all row-major, and against ndarray with the
-//!   same column-major `b`;
+//! - the mixed layouts against all row-major, and against ndarray with the
+//!   same layout: `b` column-major, and a column-major output (the issue's
+//!   "transposed output");
 //! - NumPy (one thread), numexpr and the talk's Cython `prange` kernel, row-major
 //!   and with `b` column-major, in the same rounds: a `python3` process
 //!   (the CLI's `--python` script, `support/python.rs`) when it has NumPy,
@@ -66,48 +67,88 @@ enum Run<'a> {
     Python(python::Which),
 }
 
+/// The operands' layouts a contender runs on; `a` is always row-major.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    RowMajor,
+    /// `b` column-major.
+    ColMajorB,
+    /// The output column-major (a transposed output).
+    ColMajorOut,
+}
+
+impl Layout {
+    /// The Python script's name for it (it has no column-major output).
+    fn python(self) -> &'static str {
+        match self {
+            Layout::RowMajor => "contiguous",
+            Layout::ColMajorB => "colmajor-b",
+            Layout::ColMajorOut => unreachable!("no Python contender writes a column-major output"),
+        }
+    }
+}
+
 /// One contender.
 struct Entry<'a> {
     name: String,
     /// Its output is the flagship's, checked bitwise (the triads' is not).
     checked: bool,
-    /// It reads `b` column-major (compared with fuse2d's run that does).
-    col_major_b: bool,
+    /// Compared with fuse2d `Auto` on the same layout.
+    layout: Layout,
     run: Run<'a>,
 }
 
 impl<'a> Entry<'a> {
-    fn here(
-        name: &str,
-        checked: bool,
-        col_major_b: bool,
-        run: impl FnMut(&mut [f64]) + 'a,
-    ) -> Self {
+    /// A contender checked against the reference.
+    fn checked(name: &str, layout: Layout, run: impl FnMut(&mut [f64]) + 'a) -> Self {
         Entry {
             name: name.to_owned(),
-            checked,
-            col_major_b,
+            checked: true,
+            layout,
             run: Run::Here(Box::new(run)),
         }
     }
 
-    /// The Python script's name for the layout this entry reads.
-    fn layout(&self) -> &'static str {
-        if self.col_major_b {
-            "colmajor-b"
-        } else {
-            "contiguous"
+    /// A triad: row-major, its output not the flagship's.
+    fn triad(name: &str, run: impl FnMut(&mut [f64]) + 'a) -> Self {
+        Entry {
+            checked: false,
+            ..Entry::checked(name, Layout::RowMajor, run)
         }
     }
 }
 
+/// fuse2d `Auto` (or what `cfg` says) of `a` and `b` into an `n x n` output
+/// laid out as `layout` says.
+fn fuse_into<'a>(
+    cfg: Config,
+    a: MatRef<'a, f64>,
+    b: MatRef<'a, f64>,
+    layout: Layout,
+) -> impl FnMut(&mut [f64]) + 'a {
+    let (rows, cols) = (a.rows(), a.cols());
+    move |o| {
+        let o = if layout == Layout::ColMajorOut {
+            MatMut::from_slice_col_major(o, rows, cols)
+        } else {
+            MatMut::from_slice(o, rows, cols)
+        };
+        cfg.fused_into(a, b, o.expect("rows * cols elements"))
+            .expect("same shapes");
+    }
+}
+
+/// ndarray's `Zip::par_for_each` on `pool`, into `out` (row-major, or
+/// column-major with `out_col_major`).
 fn ndarray_zip(
     pool: &rayon::ThreadPool,
     a: ArrayView2<'_, f64>,
     b: ArrayView2<'_, f64>,
     out: &mut [f64],
+    out_col_major: bool,
 ) {
-    let out = ArrayViewMut2::from_shape(a.dim(), out).expect("out has rows * cols elements");
+    let out = ArrayViewMut2::from_shape(a.dim().set_f(out_col_major), out)
+        .expect("out has rows * cols elements");
     pool.install(|| {
         Zip::from(out)
             .and(a)
@@ -126,10 +167,12 @@ struct RunMs {
     normal: f64,
     ndarray: f64,
     auto_col_major_b: f64,
+    auto_col_major_out: f64,
     auto_streams: bool,
-    /// The targets' three ratios (triad / Auto, ndarray / Auto, Auto /
-    /// Auto with `b` column-major) within each round, for their spread.
-    per_round: [Vec<f64>; 3],
+    /// The targets' four ratios (triad / Auto, ndarray / Auto, Auto / Auto
+    /// with `b` column-major, Auto / Auto with the output column-major)
+    /// within each round, for their spread.
+    per_round: [Vec<f64>; 4],
 }
 
 /// Times the contenders at `n x n` on `threads` threads in interleaved
@@ -160,48 +203,47 @@ fn run(n: usize, threads: usize, mut py: Option<&mut python::Session>) -> RunMs 
     const NDARRAY: usize = 4;
     const AUTO_COL_MAJOR_B: usize = 5;
     const NDARRAY_COL_MAJOR_B: usize = 6;
+    const AUTO_COL_MAJOR_OUT: usize = 7;
     let (a_s, b_s) = (a.as_slice(), b.as_slice());
     let triad = |kernel: fn(&mut [f64], &[f64], &[f64], f64)| {
         move |o: &mut [f64]| strategies::triad_threads(kernel, o, a_s, b_s, 3.0, threads)
     };
+    let fuse = |cfg: &Config, b, layout| fuse_into(cfg.clone(), a.as_ref(), b, layout);
+    use Layout::{ColMajorB, ColMajorOut, RowMajor};
     let mut entries: Vec<Entry<'_>> = vec![
-        Entry::here(
+        Entry::triad(
             if cfg!(target_arch = "x86_64") {
                 "triad, streaming stores"
             } else {
                 "triad (no NT stores here)"
             },
-            false,
-            false,
             triad(strategies::triad_streaming),
         ),
-        Entry::here(
-            "triad, normal stores",
-            false,
-            false,
-            triad(strategies::triad_normal),
+        Entry::triad("triad, normal stores", triad(strategies::triad_normal)),
+        Entry::checked("fuse2d Auto", RowMajor, fuse(&auto, b.as_ref(), RowMajor)),
+        Entry::checked(
+            "fuse2d Normal",
+            RowMajor,
+            fuse(&normal, b.as_ref(), RowMajor),
         ),
-        Entry::here("fuse2d Auto", true, false, |o| {
-            let o = MatMut::from_slice(o, n, n).expect("n * n elements");
-            auto.fused_into(a.as_ref(), b.as_ref(), o)
-                .expect("same shapes");
+        Entry::checked("ndarray par_for_each", RowMajor, |o| {
+            ndarray_zip(&pool, a_nd, b_nd, o, false)
         }),
-        Entry::here("fuse2d Normal", true, false, |o| {
-            let o = MatMut::from_slice(o, n, n).expect("n * n elements");
-            normal
-                .fused_into(a.as_ref(), b.as_ref(), o)
-                .expect("same shapes");
+        Entry::checked(
+            "fuse2d Auto, b col-major",
+            ColMajorB,
+            fuse(&auto, b_cm_view, ColMajorB),
+        ),
+        Entry::checked("ndarray, b col-major", ColMajorB, |o| {
+            ndarray_zip(&pool, a_nd, b_cm_nd, o, false)
         }),
-        Entry::here("ndarray par_for_each", true, false, |o| {
-            ndarray_zip(&pool, a_nd, b_nd, o)
-        }),
-        Entry::here("fuse2d Auto, b col-major", true, true, |o| {
-            let o = MatMut::from_slice(o, n, n).expect("n * n elements");
-            auto.fused_into(a.as_ref(), b_cm_view, o)
-                .expect("same shapes");
-        }),
-        Entry::here("ndarray, b col-major", true, true, |o| {
-            ndarray_zip(&pool, a_nd, b_cm_nd, o)
+        Entry::checked(
+            "fuse2d Auto, out col-major",
+            ColMajorOut,
+            fuse(&auto, b.as_ref(), ColMajorOut),
+        ),
+        Entry::checked("ndarray, out col-major", ColMajorOut, |o| {
+            ndarray_zip(&pool, a_nd, b_nd, o, true)
         }),
     ];
     for (i, name) in [
@@ -210,6 +252,7 @@ fn run(n: usize, threads: usize, mut py: Option<&mut python::Session>) -> RunMs 
         (NDARRAY, "ndarray par_for_each"),
         (AUTO_COL_MAJOR_B, "fuse2d Auto, b col-major"),
         (NDARRAY_COL_MAJOR_B, "ndarray, b col-major"),
+        (AUTO_COL_MAJOR_OUT, "fuse2d Auto, out col-major"),
     ] {
         assert_eq!(
             entries[i].name, name,
@@ -225,18 +268,22 @@ fn run(n: usize, threads: usize, mut py: Option<&mut python::Session>) -> RunMs 
             .into_iter()
             .filter(|w| w.runs_on(threads))
         {
-            for col_major_b in [false, true] {
+            for layout in [RowMajor, ColMajorB] {
                 let e = Entry {
                     name: format!(
                         "{}{}",
                         which.label(),
-                        if col_major_b { ", b col-major" } else { "" }
+                        if layout == ColMajorB {
+                            ", b col-major"
+                        } else {
+                            ""
+                        }
                     ),
                     checked: true,
-                    col_major_b,
+                    layout,
                     run: Run::Python(which),
                 };
-                match py.time(which, e.layout(), threads) {
+                match py.time(which, layout.python(), threads) {
                     Ok(_) => entries.push(e),
                     Err(why) => notes.push(format!("{}: {why}", e.name)),
                 }
@@ -251,16 +298,18 @@ fn run(n: usize, threads: usize, mut py: Option<&mut python::Session>) -> RunMs 
             Run::Here(run) => {
                 out.fill(0.0);
                 run(&mut out);
-                out.iter()
-                    .zip(want.as_slice())
-                    .all(|(x, y)| x.to_bits() == y.to_bits())
+                let at = |k: usize| match e.layout {
+                    ColMajorOut => out[(k % n) * n + k / n],
+                    _ => out[k],
+                };
+                (0..n * n).all(|k| at(k).to_bits() == want.as_slice()[k].to_bits())
             }
             Run::Python(which) => {
                 let py = py
                     .as_deref_mut()
                     .expect("Python entries come with a session");
                 let bytes = py
-                    .result(*which, e.layout(), threads)
+                    .result(*which, e.layout.python(), threads)
                     .unwrap_or_else(|why| panic!("{}: no result from python3: {why}", e.name));
                 bytes.len() == 8 * n * n
                     && bytes.chunks_exact(8).zip(want.as_slice()).all(|(c, w)| {
@@ -288,13 +337,19 @@ fn run(n: usize, threads: usize, mut py: Option<&mut python::Session>) -> RunMs 
             Run::Python(which) => py
                 .as_deref_mut()
                 .expect("Python entries come with a session")
-                .time(*which, e.layout(), threads)
+                .time(*which, e.layout.python(), threads)
                 .unwrap_or_else(|why| panic!("{}: python3 stopped timing: {why}", e.name)),
         }
     });
     black_box(&out);
 
-    let per_round = [(TRIAD, AUTO), (NDARRAY, AUTO), (AUTO, AUTO_COL_MAJOR_B)].map(|(num, den)| {
+    let per_round = [
+        (TRIAD, AUTO),
+        (NDARRAY, AUTO),
+        (AUTO, AUTO_COL_MAJOR_B),
+        (AUTO, AUTO_COL_MAJOR_OUT),
+    ]
+    .map(|(num, den)| {
         (0..ROUNDS)
             .map(|r| times[num][r] / times[den][r])
             .collect::<Vec<f64>>()
@@ -307,11 +362,11 @@ fn run(n: usize, threads: usize, mut py: Option<&mut python::Session>) -> RunMs 
         "contender", "ms", "GB/s", "vs triad", "/ fuse2d"
     );
     for (e, &m) in entries.iter().zip(&ms) {
-        // Against fuse2d `Auto` on the same layout of `b`.
-        let fuse = ms[if e.col_major_b {
-            AUTO_COL_MAJOR_B
-        } else {
-            AUTO
+        // Against fuse2d `Auto` on the same layout.
+        let fuse = ms[match e.layout {
+            RowMajor => AUTO,
+            ColMajorB => AUTO_COL_MAJOR_B,
+            ColMajorOut => AUTO_COL_MAJOR_OUT,
         }];
         let vs_fuse = if e.checked && !e.name.starts_with("fuse2d Auto") {
             format!("{:.2}x", m / fuse)
@@ -330,11 +385,12 @@ fn run(n: usize, threads: usize, mut py: Option<&mut python::Session>) -> RunMs 
         println!("  skipped: {note}");
     }
     println!(
-        "  ratios: Auto / streaming triad {:.2}; Auto / ndarray {:.2}x; col-major b / row-major {:.2}x; col-major b / ndarray col-major b {:.2}x",
+        "  ratios: Auto / streaming triad {:.2}; Auto / ndarray {:.2}x; col-major b / row-major {:.2}x; col-major b / ndarray col-major b {:.2}x; col-major out / row-major {:.2}x",
         ms[TRIAD] / ms[AUTO],
         ms[NDARRAY] / ms[AUTO],
         ms[AUTO] / ms[AUTO_COL_MAJOR_B],
-        ms[NDARRAY_COL_MAJOR_B] / ms[AUTO_COL_MAJOR_B]
+        ms[NDARRAY_COL_MAJOR_B] / ms[AUTO_COL_MAJOR_B],
+        ms[AUTO] / ms[AUTO_COL_MAJOR_OUT]
     );
     let auto_streams = auto
         .run(
@@ -352,6 +408,7 @@ fn run(n: usize, threads: usize, mut py: Option<&mut python::Session>) -> RunMs 
         normal: ms[NORMAL],
         ndarray: ms[NDARRAY],
         auto_col_major_b: ms[AUTO_COL_MAJOR_B],
+        auto_col_major_out: ms[AUTO_COL_MAJOR_OUT],
         auto_streams,
         per_round,
     }
@@ -359,8 +416,9 @@ fn run(n: usize, threads: usize, mut py: Option<&mut python::Session>) -> RunMs 
 
 /// The targets of the parallel issue, judged on this run's medians: from
 /// 2000x2000 up, `Auto` at 95% of the streaming triad or better, 1.25x
-/// ndarray's `par_for_each` or better, and `b` column-major at 0.7x of all
-/// row-major or better; at 256x256 and below, `Auto` no slower than
+/// ndarray's `par_for_each` or better, and the mixed layouts (`b`
+/// column-major; a column-major output, the issue's "transposed output")
+/// at 0.7x of all row-major or better; at 256x256 and below, `Auto` no slower than
 /// `Normal` (it is the same code when `Auto` chooses normal stores there).
 /// Beside each verdict, the quartiles of the same ratio taken within each
 /// round: how far one round's noise moves it (the verdict is on the
@@ -375,18 +433,24 @@ fn print_targets(runs: &[RunMs]) {
     println!("in brackets the quartiles of the ratio within each of the {ROUNDS} rounds)");
     if runs.iter().any(|r| r.n >= 2000) {
         println!(
-            "  {:<10} {:>3}  {:>24}  {:>24}  {:>24}",
-            "size", "thr", "Auto/triad >= 0.95", "Auto/ndarray >= 1.25", "col-major b >= 0.70"
+            "  {:<10} {:>3}  {:>24}  {:>24}  {:>24}  {:>24}",
+            "size",
+            "thr",
+            "Auto/triad >= 0.95",
+            "Auto/ndarray >= 1.25",
+            "col-major b >= 0.70",
+            "col-major out >= 0.70"
         );
     }
     for r in runs.iter().filter(|r| r.n >= 2000) {
         println!(
-            "  {:<10} {:>3}  {:>24}  {:>24}  {:>24}",
+            "  {:<10} {:>3}  {:>24}  {:>24}  {:>24}  {:>24}",
             format!("{0}x{0}", r.n),
             r.threads,
             cell(r.triad / r.auto, 0.95, &r.per_round[0]),
             cell(r.ndarray / r.auto, 1.25, &r.per_round[1]),
-            cell(r.auto / r.auto_col_major_b, 0.70, &r.per_round[2])
+            cell(r.auto / r.auto_col_major_b, 0.70, &r.per_round[2]),
+            cell(r.auto / r.auto_col_major_out, 0.70, &r.per_round[3])
         );
     }
     for r in runs.iter().filter(|r| r.n <= 256) {
