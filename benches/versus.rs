@@ -311,10 +311,7 @@ fn run(n: usize, threads: usize, mut py: Option<&mut python::Session>) -> RunMs 
                 let bytes = py
                     .result(*which, e.layout.python(), threads)
                     .unwrap_or_else(|why| panic!("{}: no result from python3: {why}", e.name));
-                bytes.len() == 8 * n * n
-                    && bytes.chunks_exact(8).zip(want.as_slice()).all(|(c, w)| {
-                        c.try_into().ok().map(u64::from_ne_bytes) == Some(w.to_bits())
-                    })
+                strategies::same_bits(&bytes, want.as_slice())
             }
         };
         assert!(

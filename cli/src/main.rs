@@ -469,7 +469,7 @@ impl Meter {
                             .as_mut()
                             .expect("Python entries come with a session");
                         match py.result(*which, layout, e.threads()) {
-                            Ok(bytes) => Some(same_bytes(&bytes, oracle)),
+                            Ok(bytes) => Some(strategies::same_bits(&bytes, oracle.as_slice())),
                             Err(why) => {
                                 self.python_stopped.get_or_insert(why);
                                 None
@@ -509,17 +509,6 @@ impl Meter {
             }
         }
     }
-}
-
-/// True when `bytes` (from NumPy's `tofile`) hold bitwise the reference
-/// result, row-major.
-fn same_bytes<T: Real>(bytes: &[u8], oracle: &Matrix<T>) -> bool {
-    let size = core::mem::size_of::<T>();
-    bytes.len() == core::mem::size_of_val(oracle.as_slice())
-        && bytes
-            .chunks_exact(size)
-            .zip(oracle.as_slice())
-            .all(|(c, &r)| T::from_ne(c).map(T::bits) == Some(r.bits()))
 }
 
 /// True when `out` holds bitwise the reference result.

@@ -52,6 +52,16 @@ impl Real for f32 {
     }
 }
 
+/// True when `bytes` (a result NumPy wrote with `tofile`: native byte
+/// order) hold bitwise the values of `want`, in order.
+pub fn same_bits<T: Real>(bytes: &[u8], want: &[T]) -> bool {
+    bytes.len() == core::mem::size_of_val(want)
+        && bytes
+            .chunks_exact(core::mem::size_of::<T>())
+            .zip(want)
+            .all(|(c, &w)| T::from_ne(c).map(T::bits) == Some(w.bits()))
+}
+
 /// The talk's first input: `a[i, j] = (i * cols + j) * 1e-3`, computed in
 /// `f64` and rounded to `T` (NumPy: `np.arange(rows * cols).reshape(rows,
 /// cols) * 1e-3`, then `astype`).
