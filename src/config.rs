@@ -12,6 +12,7 @@ use crate::matrix::Matrix;
 use crate::par::{Grid, Schedule, Shape as TileShape, default_tile_elems, execute};
 use crate::plan::{check_shapes, plan};
 use crate::simd::Element;
+use crate::turn;
 use crate::view::{MatMut, MatRef};
 
 /// How stores reach memory.
@@ -230,6 +231,8 @@ impl Config {
         }
         let shape = if block.unit_inner() || block.rows == 1 {
             TileShape::Streaming
+        } else if turn::is_turned(&block) {
+            TileShape::Turned
         } else {
             TileShape::Mixed
         };

@@ -12,6 +12,7 @@ use crate::expr::Expr;
 use crate::pack::{PACK_ROWS, Pack, PackJob, Scratch, Transpose, pack_operand, prefetch};
 use crate::plan::Block;
 use crate::simd::{Element, MAX_LANES, Vector};
+use crate::turn::{is_turned, turned_block};
 
 /// Non-temporal (streaming) stores of one instruction set. The defaults
 /// are those of an instruction set without them.
@@ -65,6 +66,9 @@ where
                 }
             }
         }
+    } else if is_turned(b) {
+        // SAFETY: forwarded; `streaming` only with `A::AVAILABLE`.
+        unsafe { turned_block::<T, V, A, E, N>(e, b, streaming) };
     } else {
         let pack = Pack::new::<T, N>(b);
         let strided = b.in_cs.iter().filter(|&&s| s != 1).count();
@@ -267,7 +271,7 @@ unsafe fn packed_tile<T, V, A, E, const N: usize>(
 /// # Safety
 /// `ins[k][..len]` readable, `out[..len]` writable and disjoint from them.
 #[inline(always)]
-unsafe fn row_contiguous<T, V, E, const N: usize>(
+pub(crate) unsafe fn row_contiguous<T, V, E, const N: usize>(
     e: &E,
     ins: [*const T; N],
     out: *mut T,

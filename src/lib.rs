@@ -142,6 +142,7 @@ mod par;
 mod plan;
 pub mod reference;
 mod simd;
+mod turn;
 mod view;
 
 pub use cache::CacheInfo;

@@ -150,7 +150,7 @@ pub(crate) trait Transpose {
 
 /// `A`'s transpose block side for elements of `T` (0: none).
 #[inline(always)]
-fn side<T, A: Transpose>() -> usize {
+pub(crate) fn side<T, A: Transpose>() -> usize {
     match core::mem::size_of::<T>() {
         8 => A::SIDE_64,
         4 => A::SIDE_32,
@@ -164,7 +164,7 @@ fn side<T, A: Transpose>() -> usize {
 /// `side::<T, A>() > 0`, and the contract of [`Transpose::transpose_64`]
 /// for a block of that side.
 #[inline(always)]
-unsafe fn transpose<T, A: Transpose>(dst: *mut T, ds: usize, src: *const T, ss: isize) {
+pub(crate) unsafe fn transpose<T, A: Transpose>(dst: *mut T, ds: usize, src: *const T, ss: isize) {
     // SAFETY: forwarded; `T` has the width of the element type it is moved
     // as, so moving it moves its bits.
     unsafe {

@@ -1,0 +1,243 @@
+//! A transposed output: every input runs along the output's columns (both
+//! inputs row-major, the output column-major, say). After the plan has
+//! turned the output's unit stride inward, such a block has `in_rs == 1`
+//! for every input: each input is contiguous down the block's columns.
+//!
+//! Instead of packing every input (two column reads for two inputs, see
+//! `pack`), the block is computed in the inputs' own order and only the
+//! result is turned: `h` consecutive elements of each of a line's worth of
+//! columns are computed by the same vector code as any row (`h` the
+//! transpose side), transposed in registers (`pack::Transpose`) into `h`
+//! output lines, and each line is stored whole, with a streaming store when
+//! asked for. The tiles ([`panel_cols`] columns, all rows) keep few enough
+//! input streams open for the hardware prefetchers to follow them all.
+//!
+//! Measured on the Intel Xeon (4000x4000 f64, one thread, `a`, `b`
+//! row-major, `out` column-major; docs/performance.md, "A transposed
+//! output"): packing both inputs 35.7-37.5 ms, this order 23.0-23.4, the
+//! all-row-major run 16.9-17.2 in the same process.
+
+use crate::expr::Expr;
+use crate::kernel::{Stream, row_contiguous};
+use crate::pack::{Transpose, side, transpose};
+use crate::plan::Block;
+use crate::simd::{Element, Vector};
+
+/// How many input streams a tile keeps open: the hardware's L2 stream
+/// prefetcher follows about 32 (Intel documents 32, one per 4 KiB page).
+/// With two inputs, 16 columns measured best (4000x4000: 8 columns 24.5-25.0
+/// ms, 16 23.0-23.4, 32 57.7-59.1; the same 16 in panels of 512 rows
+/// 28.6-31.1, of 2000 rows 23.6-24.3).
+const STREAMS: usize = 32;
+
+/// The width of a tile of a turned block, in columns: [`STREAMS`] shared
+/// among the `N` inputs, in whole output lines, at least one line.
+pub(crate) fn panel_cols<T, const N: usize>() -> usize {
+    let line = 64 / core::mem::size_of::<T>();
+    ((STREAMS / N.max(1)) / line * line).max(line)
+}
+
+/// True when `b` is a turned block: some input, every input contiguous
+/// down the columns, and the output along its rows.
+pub(crate) fn is_turned<T, const N: usize>(b: &Block<T, N>) -> bool {
+    N > 0 && b.out_cs == 1 && b.in_rs.iter().all(|&s| s == 1)
+}
+
+/// A step's scratch: up to 1 KiB, line-aligned (a step is `h` rows of a
+/// line's worth of columns, `h <= line`: at most 8 lines of f64, 16 of
+/// f32).
+#[repr(C, align(64))]
+struct Step([u8; 1024]);
+
+/// Runs `e` over the turned block `t` (see the module docs).
+///
+/// # Safety
+/// `t` upholds the block invariants and [`is_turned`]; with `streaming`,
+/// the CPU has `A`'s instruction set and `A::AVAILABLE`.
+#[inline(always)]
+pub(crate) unsafe fn turned_block<T, V, A, E, const N: usize>(
+    e: &E,
+    t: &Block<T, N>,
+    streaming: bool,
+) where
+    T: Element,
+    V: Vector<T>,
+    A: Stream + Transpose,
+    E: Expr<T, N>,
+{
+    let size = core::mem::size_of::<T>();
+    let line = 64 / size;
+    let side = side::<T, A>();
+    // Rows per step: the transpose's side, and at least one vector.
+    let h = if side == 0 { line } else { side.max(V::LANES) };
+    debug_assert!(h <= line && h.is_multiple_of(V::LANES) && h.is_multiple_of(side.max(1)));
+    let (mut runs, mut lines) = (Step([0; 1024]), Step([0; 1024]));
+    let runs = runs.0.as_mut_ptr().cast::<T>();
+    let lines = lines.0.as_mut_ptr().cast::<T>();
+    // The columns before the first output line boundary of row 0, and the
+    // whole lines after them; with the rows' offsets all alike (the usual
+    // case) every step's lines then start on a line.
+    let head = (((64 - t.out as usize % 64) % 64) / size).min(t.cols);
+    let body_end = head + (t.cols - head) / line * line;
+    let body_rows = if side == 0 { 0 } else { t.rows - t.rows % h };
+    for i0 in (0..body_rows).step_by(h) {
+        for j0 in (head..body_end).step_by(line) {
+            // SAFETY: rows `i0..i0 + h` and columns `j0..j0 + line` are
+            // inside the tile; `runs` holds `line` runs of `h`, `lines` `h`
+            // rows of `line` (`h <= line`, 1 KiB at most); each transpose
+            // moves the `side x side` block at `(jb, ib)` of the runs to
+            // `(ib, jb)` of the lines, inside both.
+            unsafe {
+                for jj in 0..line {
+                    step_run::<T, V, E, N>(e, at(t, i0, j0 + jj), runs.add(jj * h), h);
+                }
+                // Plain ranges, not `step_by`: LLVM unrolls these, and
+                // the lines then stay in registers to the stores below.
+                for jb in 0..line / side {
+                    for ib in 0..h / side {
+                        let (jb, ib) = (jb * side, ib * side);
+                        transpose::<T, A>(
+                            lines.add(ib * line + jb),
+                            line,
+                            runs.add(jb * h + ib),
+                            h as isize,
+                        );
+                    }
+                }
+                for ii in 0..h {
+                    let src = lines.add(ii * line);
+                    let dst = t.out.offset((i0 + ii) as isize * t.out_rs).add(j0);
+                    if streaming && (dst as usize).is_multiple_of(64) {
+                        A::copy_line(dst.cast::<u8>(), src.cast_const().cast::<u8>());
+                    } else {
+                        core::ptr::copy_nonoverlapping(src, dst, line);
+                    }
+                }
+            }
+        }
+    }
+    // SAFETY: the three edges are disjoint parts of the tile, and with
+    // the body above cover it: the head columns and the tail columns of
+    // the body's rows, then every column of the rows below them.
+    unsafe {
+        edge::<T, V, E, N>(e, t, (0, body_rows), (0, head), runs, h);
+        edge::<T, V, E, N>(e, t, (0, body_rows), (body_end, t.cols), runs, h);
+        edge::<T, V, E, N>(e, t, (body_rows, t.rows), (0, t.cols), runs, h);
+    }
+}
+
+/// Where row `i`, column `j` of each input of `t` is (computed only).
+#[inline(always)]
+fn at<T, const N: usize>(t: &Block<T, N>, i: usize, j: usize) -> [*const T; N] {
+    core::array::from_fn(|k| {
+        t.ins[k]
+            .wrapping_offset(i as isize * t.in_rs[k])
+            .wrapping_offset(j as isize * t.in_cs[k])
+    })
+}
+
+/// Computes the `h` contiguous elements at `ins` into `out`, all loads
+/// first, then the arithmetic, then the stores: one step's run, short
+/// enough that the compiler unrolls it, and in this order it then fuses
+/// the lanes into one vector (a loop of loads and stores per element,
+/// [`row_contiguous`], stayed scalar code in runs of 8).
+///
+/// # Safety
+/// `ins[k][..h]` readable, `out[..h]` writable; `h` is a multiple of
+/// `V::LANES` and at most `8 * V::LANES`.
+#[inline(always)]
+unsafe fn step_run<T, V, E, const N: usize>(e: &E, ins: [*const T; N], out: *mut T, h: usize)
+where
+    T: Element,
+    V: Vector<T>,
+    E: Expr<T, N>,
+{
+    let chunks = h / V::LANES;
+    let x: [[V; N]; 8] = core::array::from_fn(|c| {
+        core::array::from_fn(|k| {
+            if c < chunks {
+                // SAFETY: chunk `c < chunks` covers elements `c * LANES..(c
+                // + 1) * LANES <= h` of the input (the contract).
+                unsafe { V::load(ins[k].add(c * V::LANES)) }
+            } else {
+                V::splat(T::ZERO)
+            }
+        })
+    });
+    let r: [V; 8] = core::array::from_fn(|c| e.eval(x[c]));
+    for (c, v) in r.iter().enumerate().take(chunks) {
+        // SAFETY: as above.
+        unsafe { v.store(out.add(c * V::LANES)) };
+    }
+}
+
+/// Computes rows `i0..i0 + nh` of the `w` columns from `j0` into `runs`,
+/// column `j0 + jj` at `runs + jj * stride`, contiguous: each is one row
+/// of [`row_contiguous`] in the inputs' order.
+///
+/// # Safety
+/// Those elements are inside the turned block `t`; `runs` is writable for
+/// `w` runs of `stride >= nh` elements.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn compute_runs<T, V, E, const N: usize>(
+    e: &E,
+    t: &Block<T, N>,
+    i0: usize,
+    nh: usize,
+    j0: usize,
+    w: usize,
+    runs: *mut T,
+    stride: usize,
+) where
+    T: Element,
+    V: Vector<T>,
+    E: Expr<T, N>,
+{
+    for jj in 0..w {
+        let ins = at(t, i0, j0 + jj);
+        // SAFETY: every input is contiguous down the column (`in_rs == 1`)
+        // and rows `i0..i0 + nh` are inside the tile (caller); the run is
+        // inside `runs`.
+        unsafe { row_contiguous::<T, V, E, N>(e, ins, runs.add(jj * stride), nh) };
+    }
+}
+
+/// Rows `rows.0..rows.1` of columns `cols.0..cols.1` of `t`, in steps of at
+/// most `h x line`: computed like the body, then stored element by element.
+///
+/// # Safety
+/// The ranges are inside the turned block `t`; `runs` is writable for a
+/// line's worth of runs of `h` elements.
+#[inline(always)]
+unsafe fn edge<T, V, E, const N: usize>(
+    e: &E,
+    t: &Block<T, N>,
+    rows: (usize, usize),
+    cols: (usize, usize),
+    runs: *mut T,
+    h: usize,
+) where
+    T: Element,
+    V: Vector<T>,
+    E: Expr<T, N>,
+{
+    let line = 64 / core::mem::size_of::<T>();
+    for i0 in (rows.0..rows.1).step_by(h) {
+        let nh = h.min(rows.1 - i0);
+        for j0 in (cols.0..cols.1).step_by(line) {
+            let w = line.min(cols.1 - j0);
+            // SAFETY: rows `i0..i0 + nh` and columns `j0..j0 + w` are inside
+            // the ranges, so inside the tile; `w <= line` runs of `nh <= h`.
+            unsafe {
+                compute_runs::<T, V, E, N>(e, t, i0, nh, j0, w, runs, h);
+                for ii in 0..nh {
+                    let dst = t.out.offset((i0 + ii) as isize * t.out_rs).add(j0);
+                    for jj in 0..w {
+                        *dst.add(jj) = *runs.add(jj * h + ii);
+                    }
+                }
+            }
+        }
+    }
+}
