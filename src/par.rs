@@ -112,9 +112,12 @@ pub(crate) fn default_tile_elems<T, const N: usize>(b: &Block<T, N>, shape: Shap
 /// ones (and on two threads, two threads would write the line); aligned,
 /// only the matrix's own first and last columns do. 0 when the rows'
 /// offsets differ, when `cols_per` is not whole lines (small tiles set by
-/// tests), or when the shift would add a column of tiles (always so for
-/// tiles of whole rows).
-fn line_shift<T, const N: usize>(b: &Block<T, N>, cols_per: usize) -> usize {
+/// tests), or, unless `may_add`, when the shift would add a column of
+/// tiles (always so for tiles of whole rows). The panels of a transposed
+/// output may take one more: unaligned, every panel would store its lines
+/// across two (4000x4000 one thread, the output 16 bytes past a line: 75
+/// ms instead of 26).
+fn line_shift<T, const N: usize>(b: &Block<T, N>, cols_per: usize, may_add: bool) -> usize {
     let size = core::mem::size_of::<T>();
     let line = 64 / size;
     let same_offset = b.rows == 1 || (b.out_rs.unsigned_abs() * size).is_multiple_of(64);
@@ -125,7 +128,7 @@ fn line_shift<T, const N: usize>(b: &Block<T, N>, cols_per: usize) -> usize {
     // in that line, i.e. `shift` with `out + (k * cols_per - shift)` on a
     // line for every `k`.
     let shift = (b.out as usize % 64) / size;
-    if (b.cols + shift).div_ceil(cols_per) == b.cols.div_ceil(cols_per) {
+    if may_add || (b.cols + shift).div_ceil(cols_per) == b.cols.div_ceil(cols_per) {
         shift
     } else {
         0
@@ -162,30 +165,28 @@ impl Grid {
                 ((tile_elems / cols).clamp(1, b.rows), cols)
             }
         };
-        Grid {
-            panels: shape == Shape::Turned,
-            ..Grid::cut(b, rows_per, cols_per, shape == Shape::Mixed)
-        }
+        Grid::cut(b, rows_per, cols_per, shape)
     }
 
-    /// Tiles of `rows_per x cols_per`, the first column of them shifted
-    /// onto the output's lines.
+    /// Tiles of `rows_per x cols_per` for `shape`, the first column of them
+    /// shifted onto the output's lines.
     fn cut<T, const N: usize>(
         b: &Block<T, N>,
         rows_per: usize,
         cols_per: usize,
-        down: bool,
+        shape: Shape,
     ) -> Grid {
-        let shift = line_shift(b, cols_per);
+        let panels = shape == Shape::Turned;
+        let shift = line_shift(b, cols_per, panels);
         Grid {
             rows_per,
             cols_per,
             nr: b.rows.div_ceil(rows_per),
             nc: (b.cols + shift).div_ceil(cols_per),
             shift,
-            down,
+            down: shape == Shape::Mixed,
             bands: 1,
-            panels: false,
+            panels,
         }
     }
 
@@ -220,7 +221,7 @@ impl Grid {
                 .find(|nc| (self.nr * nc).is_multiple_of(threads))
                 .unwrap_or(self.nc);
             let cols_per = b.cols.div_ceil(nc).next_multiple_of(64).min(self.cols_per);
-            Grid::cut(b, 1, cols_per, false)
+            Grid::cut(b, 1, cols_per, Shape::Streaming)
         }
     }
 
