@@ -156,7 +156,7 @@ impl Grid {
             Shape::Turned => {
                 let line = 64 / core::mem::size_of::<T>();
                 let panel = turn::panel_cols::<T, N>();
-                let cols = if b.rows * panel < 4096 {
+                let cols = if b.rows.saturating_mul(panel) < 4096 {
                     (4096 / b.rows).next_multiple_of(line)
                 } else {
                     panel
@@ -542,6 +542,44 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A turned block (`turn`) is cut into panels of `turn::panel_cols`
+    /// columns (16 for two f64 inputs) as tall as the tile allows, shifted
+    /// onto the output's lines even where that adds a panel, left as they
+    /// are for threads; few rows get wider panels.
+    #[test]
+    fn turned_blocks_in_panels() {
+        let turned = |rows: usize, cols: usize, offset: usize| Block::<f64, 2> {
+            rows,
+            cols,
+            ins: [core::ptr::null(); 2],
+            in_rs: [1, 1],
+            in_cs: [rows as isize, rows as isize + 3],
+            out: core::ptr::without_provenance_mut(1 << 20 | offset),
+            out_rs: cols as isize,
+            out_cs: 1,
+        };
+        assert_eq!(turn::panel_cols::<f64, 2>(), 16);
+        for offset in [0, 16, 56] {
+            let b = turned(4000, 4000, offset);
+            let g = Grid::new(&b, Shape::Turned, 16 * 4000);
+            let shift = offset / 8;
+            assert_eq!((g.rows_per, g.cols_per, g.shift), (4000, 16, shift));
+            assert_eq!(g.count(), if shift == 0 { 250 } else { 251 });
+            assert_eq!(g.for_threads(&b, 2), g);
+            let p = panels(&g, &b);
+            assert_eq!((p[0], p[p.len() - 1].1), ((0, 16 - shift), 4000));
+            assert!(p.windows(2).all(|w| w[0].1 == w[1].0));
+            for &(c0, c1) in &p[1..] {
+                assert!((b.out as usize + 8 * c0).is_multiple_of(64));
+                assert!(c1 - c0 <= 16);
+            }
+        }
+        // Three rows: panels of 1368 columns (4096 elements and more).
+        let b = turned(3, 100_000, 0);
+        let g = Grid::new(&b, Shape::Turned, 1 << 20);
+        assert_eq!((g.rows_per, g.cols_per, g.count()), (3, 1368, 74));
     }
 
     /// Even shares of counts near `usize::MAX` do not overflow.

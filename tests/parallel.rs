@@ -179,6 +179,78 @@ fn mixed_layouts_across_several_packed_strips() {
     }
 }
 
+/// A transposed output (inputs along their rows, the output down its
+/// columns; `turn` in the crate): every thread count, schedule, store mode
+/// and tile size, both precisions, bitwise the reference. With tiles of
+/// `16 * 10_000` elements the grid is one panel per 16 input rows (one
+/// more when the panels are shifted onto the output's lines): 13 or 14 for
+/// 203 rows, where packed strips (the other mixed layouts) would be 10.
+#[test]
+fn transposed_output_in_panels() {
+    fn run<T: Bits>(fill: &mut impl FnMut() -> T) {
+        let shape = (203, 301);
+        let a = Operand::new(Layout::RowMajor, shape.0, shape.1, &mut *fill);
+        let b = Operand::new(Layout::Offset(1), shape.0, shape.1, &mut *fill);
+        for threads in 1..=8 {
+            for schedule in [Schedule::Dynamic, Schedule::Static] {
+                for store in [StoreMode::Auto, StoreMode::Normal, StoreMode::Streaming] {
+                    for tile in [None, Some(1), Some(100), Some(16 * 10_000)] {
+                        let mut cfg = Config::new()
+                            .threads(threads)
+                            .schedule(schedule)
+                            .store(store)
+                            .serial_threshold(0);
+                        if let Some(t) = tile {
+                            cfg = cfg.tile_elems(t);
+                        }
+                        let r = check_config(&cfg, &a, &b, Layout::ColMajor, "turned").1;
+                        assert_eq!(r.threads, threads, "{cfg:?}: {r:?}");
+                        if tile == Some(16 * 10_000) {
+                            assert!(matches!(r.tiles, 13 | 14), "{cfg:?}: {r:?}");
+                        } else {
+                            assert!(r.tiles > 1, "{cfg:?}: {r:?}");
+                        }
+                    }
+                }
+            }
+        }
+        // Every ISA, inputs along their rows in several ways (padded,
+        // reversed, a quadrant), outputs down their columns in several.
+        let ins = [
+            Layout::Padded { pad: 1, offset: 1 },
+            Layout::ReverseBoth,
+            Layout::Quadrant(3),
+        ];
+        let outs = [
+            Layout::ColPadded { pad: 2 },
+            Layout::NegColMajor { pad: 1 },
+            Layout::ColMajorReverseCols,
+            Layout::Transposed,
+        ];
+        for &isa in Isa::supported() {
+            for (k, &la) in ins.iter().enumerate() {
+                let a = Operand::new(la, shape.0, shape.1, &mut *fill);
+                let b = Operand::new(ins[(k + 1) % ins.len()], shape.0, shape.1, &mut *fill);
+                for &lo in &outs {
+                    for store in [StoreMode::Normal, StoreMode::Streaming] {
+                        let cfg = Config::new()
+                            .isa(isa)
+                            .threads(2)
+                            .store(store)
+                            .serial_threshold(0);
+                        let r = check_config(&cfg, &a, &b, lo, "turned layouts").1;
+                        assert_eq!(r.isa, isa);
+                    }
+                }
+            }
+        }
+    }
+    let mut rng = Rng::new(41);
+    run::<f64>(&mut || rng.mixed());
+    let mut rng = Rng::new(42);
+    run::<f32>(&mut || rng.mixed() as f32);
+}
+
 /// Runs `cfg` with the output starting at each element offset of a cache
 /// line (`out_at(offset)`): bitwise the reference, nothing written outside,
 /// and more than `min_tiles` tiles run.
