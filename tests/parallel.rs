@@ -184,13 +184,21 @@ fn mixed_layouts_across_several_packed_strips() {
 /// and tile size, both precisions, bitwise the reference. With tiles of
 /// `16 * 10_000` elements the grid is one panel per 16 input rows (one
 /// more when the panels are shifted onto the output's lines): 13 or 14 for
-/// 203 rows, where packed strips (the other mixed layouts) would be 10.
+/// 208 rows, where packed strips (the other mixed layouts) are 10. The
+/// output's columns must be whole cache lines apart for the panels (208
+/// rows are, for f64 and f32); 203 rows are not, and take the strips.
 #[test]
 fn transposed_output_in_panels() {
     fn run<T: Bits>(fill: &mut impl FnMut() -> T) {
-        let shape = (203, 301);
+        let shape = (208, 301);
         let a = Operand::new(Layout::RowMajor, shape.0, shape.1, &mut *fill);
         let b = Operand::new(Layout::Offset(1), shape.0, shape.1, &mut *fill);
+        let odd = (203, 301);
+        let a_odd = Operand::new(Layout::RowMajor, odd.0, odd.1, &mut *fill);
+        let b_odd = Operand::new(Layout::Offset(1), odd.0, odd.1, &mut *fill);
+        let cfg = Config::new().tile_elems(16 * 10_000).serial_threshold(0);
+        let r = check_config(&cfg, &a_odd, &b_odd, Layout::ColMajor, "strips").1;
+        assert_eq!(r.tiles, 10, "{r:?}");
         for threads in 1..=8 {
             for schedule in [Schedule::Dynamic, Schedule::Static] {
                 for store in [StoreMode::Auto, StoreMode::Normal, StoreMode::Streaming] {
@@ -222,8 +230,8 @@ fn transposed_output_in_panels() {
             Layout::Quadrant(3),
         ];
         let outs = [
-            Layout::ColPadded { pad: 2 },
-            Layout::NegColMajor { pad: 1 },
+            Layout::ColPadded { pad: 16 },
+            Layout::NegColMajor { pad: 16 },
             Layout::ColMajorReverseCols,
             Layout::Transposed,
         ];
