@@ -1,6 +1,8 @@
 //! The algorithm, written once: a block is rows; a row is contiguous (vector
 //! body + padded tail), and operands with a non-unit inner stride are first
-//! packed into contiguous strips (`pack`). Generic over the lane type `V`,
+//! packed into contiguous strips (`pack`), except where every input runs
+//! down the columns (a transposed output: computed in the inputs' order and
+//! turned in registers, `turn`). Generic over the lane type `V`,
 //! so each instruction set only chooses `V` and its target features (see
 //! `arch/`), and its two primitives `A`: the non-temporal copy of streaming
 //! stores ([`Stream`]) and the in-register transpose of the pack

@@ -117,8 +117,10 @@ impl Pack {
 
 /// An instruction set's in-register transposes of square blocks, for
 /// 64-bit and for 32-bit elements: the inner step of packing a column-major
-/// operand. The defaults are those of an instruction set without them: the
-/// pack then copies element by element.
+/// operand, and of turning a transposed output's steps (`turn`). The
+/// defaults are those of an instruction set without them: the pack then
+/// copies element by element, and a turned block is stored element by
+/// element.
 ///
 /// Each writes `dst[j * ds + i] = src[i * ss + j]` for every `i, j < side`:
 /// source rows become destination columns. They only move bits (no

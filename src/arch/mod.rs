@@ -1,8 +1,9 @@
 //! Per-instruction-set entry points. Each is one line: it picks the lane type
 //! and the target features, and inlines the generic [`crate::kernel`] into them.
 //! Beside it, each ISA implements its two primitives on a marker type: the
-//! non-temporal line copy ([`crate::kernel::Stream`]) and the pack's block
-//! transposes ([`crate::pack::Transpose`]); an ISA without one takes the
+//! non-temporal line copy ([`crate::kernel::Stream`]) and the block
+//! transposes of the pack and of a transposed output
+//! ([`crate::pack::Transpose`]); an ISA without one takes the
 //! trait's defaults. The `sfence` that ends a thread's run of streamed
 //! tiles is [`fence`]. The ISA is resolved once per call, before any
 //! splitting, and every block (tile) calls [`run`] once.
