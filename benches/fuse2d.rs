@@ -11,7 +11,7 @@
 //! | `isa/2000` | fuse2d forced to each ISA this CPU has, 1 thread |
 //! | `threads/{2000,4000}` | 1, 2, 4 threads, static and dynamic schedules; ndarray in 1- and 2-thread pools |
 //! | `store/{256,1000,2000,4000}` | `StoreMode::{Auto, Normal, Streaming}` on 1 and 2 threads, and the triads on 1 and 2 threads |
-//! | `layout/{2000,4000}` | contiguous, a quadrant sub-view, column-major `b`; ndarray on the same layouts |
+//! | `layout/{2000,4000}` | contiguous, a quadrant sub-view, column-major `b`, a column-major output; ndarray on the contiguous and column-major `b` layouts |
 //!
 //! Run one group with e.g. `cargo bench --bench fuse2d -- store/2000`. The
 //! whole suite takes about 5 minutes on a 2-core machine: the big sizes use 10
@@ -405,8 +405,9 @@ fn quadrant_mut(m: &mut Matrix<f64>) -> MatMut<'_, f64> {
 }
 
 /// `layout/{n}`: contiguous operands, the talk's top-left quadrant of
-/// `2n x 2n` matrices (inputs and output), and `b` column-major; ndarray's
-/// `par_for_each` on the contiguous and the column-major `b`.
+/// `2n x 2n` matrices (inputs and output), `b` column-major, and the
+/// output column-major (a transposed output); ndarray's `par_for_each` on
+/// the contiguous and the column-major `b`.
 fn bench_layout(c: &mut Criterion) {
     for n in [2000, 4000] {
         let a = input_a(n, n);
@@ -429,6 +430,15 @@ fn bench_layout(c: &mut Criterion) {
         assert_bitwise("layout/colmajor_b", out.as_slice(), want.as_slice());
         ndarray_zip(a.as_slice(), b_cm_nd, out.as_mut_slice(), n, true);
         assert_bitwise("layout/ndarray_colmajor_b", out.as_slice(), want.as_slice());
+        // The transposed output: element (i, j) at `j * n + i`.
+        let mut out_cm = vec![0.0; n * n];
+        fn col_major_out(o: &mut [f64], n: usize) -> MatMut<'_, f64> {
+            MatMut::from_slice_col_major(o, n, n).expect("n * n elements")
+        }
+        fuse2d::fused_into(a.as_ref(), b.as_ref(), col_major_out(&mut out_cm, n))
+            .expect("same shapes");
+        let out_cm_t: Vec<f64> = (0..n * n).map(|k| out_cm[(k % n) * n + k / n]).collect();
+        assert_bitwise("layout/colmajor_out", &out_cm_t, want.as_slice());
 
         let mut group = c.benchmark_group(format!("layout/{n}"));
         configure(&mut group, n);
@@ -449,6 +459,15 @@ fn bench_layout(c: &mut Criterion) {
         group.bench_function("colmajor_b", |bch| {
             bch.iter(|| {
                 fuse2d::fused_into(black_box(a.as_ref()), black_box(b_cm_view), out.as_mut())
+            })
+        });
+        group.bench_function("colmajor_out", |bch| {
+            bch.iter(|| {
+                fuse2d::fused_into(
+                    black_box(a.as_ref()),
+                    black_box(b.as_ref()),
+                    col_major_out(&mut out_cm, n),
+                )
             })
         });
         bench_ndarray(
