@@ -189,6 +189,30 @@ fn every_path_f32() {
     }
 }
 
+/// A transposed output: row-major inputs and a column-major output whose
+/// columns are whole cache lines apart (16 rows, for f64 and f32), which
+/// is computed in steps transposed in registers (`turn` in the crate),
+/// with the edges around them (where the output's first line begins
+/// depends on where the allocation lands).
+#[test]
+fn transposed_output_turned() {
+    let mut rng = Rng::new(3);
+    let layouts = [
+        LAYOUTS[4],
+        (Layout::Offset(1), Layout::RowMajor, Layout::Transposed),
+    ];
+    for (la, lb, lo) in layouts {
+        let a = Operand::new(la, 16, 21, || value(&mut rng));
+        let b = Operand::new(lb, 16, 21, || value(&mut rng));
+        let a32 = Operand::new(la, 16, 21, || value(&mut rng) as f32);
+        let b32 = Operand::new(lb, 16, 21, || value(&mut rng) as f32);
+        for run in &runs() {
+            check(run, &a, &b, lo);
+            check(run, &a32, &b32, lo);
+        }
+    }
+}
+
 expr!(Affine { s, t } = |x| x * s + t);
 expr!(Sum3 = |x, y, z| x + y + z);
 
