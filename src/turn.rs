@@ -12,10 +12,11 @@
 //! asked for. The tiles ([`panel_cols`] columns, all rows) keep few enough
 //! input streams open for the hardware prefetchers to follow them all.
 //!
-//! Measured on the Intel Xeon (4000x4000 f64, one thread, `a`, `b`
-//! row-major, `out` column-major; docs/performance.md, "A transposed
-//! output"): packing both inputs 35.7-37.5 ms, this order 23.0-23.4, the
-//! all-row-major run 16.9-17.2 in the same process.
+//! Measured on the Intel Xeon (docs/performance.md, "The transposed output
+//! turned in registers"): 4000x4000 f64 on one thread with AVX-512, 20.8-21.4
+//! ms against 30.4 for the two packs it replaces and 16.2-17.3 all
+//! row-major; in `cargo bench --bench versus` 0.78-0.94 of the all-row-major
+//! run from 2000x2000 up, where the two packs read 0.53-0.67.
 
 use crate::expr::Expr;
 use crate::kernel::{Stream, row_contiguous};
@@ -79,6 +80,7 @@ pub(crate) unsafe fn turned_block<T, V, A, E, const N: usize>(
     // Rows per step: the transpose's side, and at least one vector.
     let h = if side == 0 { line } else { side.max(V::LANES) };
     debug_assert!(h <= line && h.is_multiple_of(V::LANES) && h.is_multiple_of(side.max(1)));
+    debug_assert!(side == 0 || h <= 8 * V::LANES);
     let (mut runs, mut lines) = (Step([0; 1024]), Step([0; 1024]));
     let runs = runs.0.as_mut_ptr().cast::<T>();
     let lines = lines.0.as_mut_ptr().cast::<T>();
@@ -179,40 +181,10 @@ where
     }
 }
 
-/// Computes rows `i0..i0 + nh` of the `w` columns from `j0` into `runs`,
-/// column `j0 + jj` at `runs + jj * stride`, contiguous: each is one row
-/// of [`row_contiguous`] in the inputs' order.
-///
-/// # Safety
-/// Those elements are inside the turned block `t`; `runs` is writable for
-/// `w` runs of `stride >= nh` elements.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-unsafe fn compute_runs<T, V, E, const N: usize>(
-    e: &E,
-    t: &Block<T, N>,
-    i0: usize,
-    nh: usize,
-    j0: usize,
-    w: usize,
-    runs: *mut T,
-    stride: usize,
-) where
-    T: Element,
-    V: Vector<T>,
-    E: Expr<T, N>,
-{
-    for jj in 0..w {
-        let ins = at(t, i0, j0 + jj);
-        // SAFETY: every input is contiguous down the column (`in_rs == 1`)
-        // and rows `i0..i0 + nh` are inside the tile (caller); the run is
-        // inside `runs`.
-        unsafe { row_contiguous::<T, V, E, N>(e, ins, runs.add(jj * stride), nh) };
-    }
-}
-
 /// Rows `rows.0..rows.1` of columns `cols.0..cols.1` of `t`, in steps of at
-/// most `h x line`: computed like the body, then stored element by element.
+/// most `h x line`: each column's run computed as one row of
+/// [`row_contiguous`] (which takes any length), then stored element by
+/// element.
 ///
 /// # Safety
 /// The ranges are inside the turned block `t`; `runs` is writable for a
@@ -236,9 +208,13 @@ unsafe fn edge<T, V, E, const N: usize>(
         for j0 in (cols.0..cols.1).step_by(line) {
             let w = line.min(cols.1 - j0);
             // SAFETY: rows `i0..i0 + nh` and columns `j0..j0 + w` are inside
-            // the ranges, so inside the tile; `w <= line` runs of `nh <= h`.
+            // the ranges, so inside the tile, and every input is contiguous
+            // down a column (`in_rs == 1`); `w <= line` runs of `nh <= h`
+            // fit in `runs`.
             unsafe {
-                compute_runs::<T, V, E, N>(e, t, i0, nh, j0, w, runs, h);
+                for jj in 0..w {
+                    row_contiguous::<T, V, E, N>(e, at(t, i0, j0 + jj), runs.add(jj * h), nh);
+                }
                 for ii in 0..nh {
                     let dst = t.out.offset((i0 + ii) as isize * t.out_rs).add(j0);
                     for jj in 0..w {
