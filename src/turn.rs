@@ -15,7 +15,7 @@
 //! Measured on the Intel Xeon (docs/performance.md, "The transposed output
 //! turned in registers"): 4000x4000 f64 on one thread with AVX-512, 20.8-21.4
 //! ms against 30.4 for the two packs it replaces and 16.2-17.3 all
-//! row-major; in `cargo bench --bench versus` 0.78-0.94 of the all-row-major
+//! row-major; in `cargo bench --bench versus` 0.76-0.99 of the all-row-major
 //! run from 2000x2000 up, where the two packs read 0.53-0.67.
 
 use crate::expr::Expr;

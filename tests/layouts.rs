@@ -61,15 +61,8 @@ fn all_shapes() -> Vec<(usize, usize)> {
 /// A few shapes for the exhaustive layout cross-product. With 8 and 16 rows
 /// a column-major output's columns are whole cache lines apart (f64), so
 /// row-major inputs against it take the transposed output's path.
-const CROSS_SHAPES: [(usize, usize); 7] = [
-    (0, 3),
-    (3, 5),
-    (5, 9),
-    (9, 4),
-    (2, 17),
-    (8, 5),
-    (16, 11),
-];
+const CROSS_SHAPES: [(usize, usize); 7] =
+    [(0, 3), (3, 5), (5, 9), (9, 4), (2, 17), (8, 5), (16, 11)];
 
 #[test]
 fn contiguous_row_major_every_shape() {
