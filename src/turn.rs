@@ -26,9 +26,11 @@ use crate::simd::{Element, Vector};
 
 /// How many input streams a tile keeps open: the hardware's L2 stream
 /// prefetcher follows about 32 (Intel documents 32, one per 4 KiB page).
-/// With two inputs, 16 columns measured best (4000x4000: 8 columns 24.5-25.0
-/// ms, 16 23.0-23.4, 32 57.7-59.1; the same 16 in panels of 512 rows
-/// 28.6-31.1, of 2000 rows 23.6-24.3).
+/// Measured at 4000x4000 f64, one thread: with two inputs (by hand, before
+/// the crate had this path) 8 columns 24.5-25.0 ms, 16 23.0-23.4, 32
+/// 57.7-59.1, the same 16 in panels of 512 rows 28.6-31.1, of 2000 rows
+/// 23.6-24.3; with one input 16 columns 13.2 ms, 32 12.2-12.4, 64 20.3;
+/// with three, 8 columns 27.9-28.0 ms, 16 32.1.
 const STREAMS: usize = 32;
 
 /// The width of a tile of a turned block, in columns: [`STREAMS`] shared
