@@ -538,16 +538,22 @@ fn main() {
     } else {
         sizes
     };
-    let with_python = !std::env::args().any(|a| a == "nopython");
+    // One Python process for every size (the Cython kernel is built once),
+    // reshaped before each.
+    let mut py = None;
+    if !std::env::args().any(|a| a == "nopython") {
+        match python::Session::start(sizes[0], sizes[0], "float64", strategies::UNTIMED_RUNS) {
+            Ok(s) => py = Some(s),
+            Err(why) => println!("\nno Python contenders ({why})"),
+        }
+    }
     let mut runs = Vec::new();
     for n in sizes {
-        // One Python process per size, for both thread counts.
-        let mut py = None;
-        if with_python {
-            match python::Session::start(n, n, "float64", strategies::UNTIMED_RUNS) {
-                Ok(s) => py = Some(s),
-                Err(why) => println!("\n{n}x{n}: no Python contenders ({why})"),
-            }
+        if let Some(s) = &mut py
+            && let Err(why) = s.reshape(n, n)
+        {
+            println!("\n{n}x{n} and after: no Python contenders ({why})");
+            py = None;
         }
         runs.push(run(n, 1, py.as_mut()));
         runs.push(run(n, 2, py.as_mut()));

@@ -56,8 +56,9 @@ impl Which {
     }
 }
 
-/// A running `python3` serving the contenders on `rows x cols` inputs.
-/// Dropping it ends the process.
+/// A running `python3` serving the contenders on `rows x cols` inputs
+/// (another shape after [`Session::reshape`]). Dropping it ends the
+/// process.
 pub struct Session {
     child: Child,
     stdin: Option<ChildStdin>,
@@ -114,6 +115,14 @@ impl Session {
         };
         session.reply()?;
         Ok(session)
+    }
+
+    /// Inputs of `rows x cols` for the requests after this one (the
+    /// Cython kernel is built once per session, whatever the shapes).
+    /// `versus` goes through its sizes with it; the CLI runs one size.
+    #[allow(dead_code)]
+    pub fn reshape(&mut self, rows: usize, cols: usize) -> Result<(), String> {
+        self.request(&format!("shape {rows} {cols}")).map(|_| ())
     }
 
     /// The seconds `which` took on `layout`'s inputs (`contiguous`,
@@ -254,8 +263,7 @@ mod tests {
             eprintln!("skipped: no python3");
             return;
         }
-        let (rows, cols) = (5, 3);
-        let mut s = match Session::start(rows, cols, "float64", 2) {
+        let mut s = match Session::start(5, 3, "float64", 2) {
             Ok(s) => s,
             Err(e) => {
                 assert!(e.starts_with("numpy is not importable by python3"), "{e}");
@@ -263,17 +271,29 @@ mod tests {
             }
         };
         // NumPy's result is the reference's, bitwise (the formulas of
-        // `strategies::input_a` and `input_b`).
+        // `strategies::input_a` and `input_b`), at the session's shape and
+        // at the next one.
+        let want = |rows: usize, cols: usize| -> Vec<u8> {
+            (0..rows * cols)
+                .flat_map(|k| {
+                    let (i, j) = (k / cols, k % cols);
+                    let a = (i * cols + j) as f64 * 1e-3;
+                    let b = 1.0 / (1.0 + (i + j) as f64);
+                    ((a + b) * 2.0 + a * b).to_ne_bytes()
+                })
+                .collect()
+        };
         let bytes = s.result(Which::NumPy, "colmajor-b", 1).expect("numpy runs");
-        let want: Vec<u8> = (0..rows * cols)
-            .flat_map(|k| {
-                let (i, j) = (k / cols, k % cols);
-                let a = (i * cols + j) as f64 * 1e-3;
-                let b = 1.0 / (1.0 + (i + j) as f64);
-                ((a + b) * 2.0 + a * b).to_ne_bytes()
-            })
-            .collect();
-        assert_eq!(bytes, want);
+        assert_eq!(bytes, want(5, 3));
+        s.reshape(4, 6).expect("a new shape");
+        let bytes = s.result(Which::NumPy, "colmajor-b", 1).expect("numpy runs");
+        assert_eq!(bytes, want(4, 6));
+        assert_eq!(s.reshape(0, 0), Ok(()));
+        s.reshape(5, 3).expect("back");
+        assert_eq!(
+            s.request("shape five 3"),
+            Err("not a shape: five 3".to_owned())
+        );
         assert!(
             s.time(Which::NumPy, "contiguous", 1)
                 .is_ok_and(|t| t >= 0.0)

@@ -8,6 +8,9 @@
 #   save NAME LAYOUT THREADS PATH   -> "ok": NAME runs once and its result's
 #                                      raw bytes (row-major, native byte
 #                                      order) go to PATH
+#   shape ROWS COLS                 -> "ok": later requests use inputs of
+#                                      that shape (the Cython kernel, once
+#                                      built, serves every shape)
 # NAME is numpy (one thread), numexpr or cython-prange (the talk's Cython +
 # OpenMP kernel, built on first use when Cython and a C compiler with OpenMP
 # are there); LAYOUT is contiguous, quadrants or colmajor-b. A request that
@@ -157,8 +160,22 @@ def cython_kernel(threads):
 KERNELS = {"numpy": numpy_kernel, "numexpr": numexpr_kernel, "cython-prange": cython_kernel}
 
 
+def reshape(words):
+    """`shape ROWS COLS`: inputs of that shape from now on."""
+    global rows, cols
+    try:
+        new = int(words[1]), int(words[2])
+    except ValueError:
+        raise Missing("not a shape: " + " ".join(words[1:]))
+    rows, cols = new
+    _inputs.clear()
+    return "ok"
+
+
 def serve(words):
     """The reply to one request, split into words."""
+    if words[:1] == ["shape"] and len(words) == 3:
+        return reshape(words)
     if tuple(words[:1]) + (len(words),) not in (("time", 4), ("save", 5)):
         raise Missing("unknown request " + " ".join(words))
     if words[1] not in KERNELS:
