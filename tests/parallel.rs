@@ -45,39 +45,50 @@ fn threads_schedules_tiles_and_store_modes() {
             Layout::Padded { pad: 3, offset: 0 },
             s as u64,
         );
-        for threads in 1..=8 {
-            for schedule in [Schedule::Dynamic, Schedule::Static] {
-                for store in [StoreMode::Auto, StoreMode::Normal, StoreMode::Streaming] {
-                    for tile in [None, Some(1), Some(1000), Some(4096)] {
-                        let mut cfg = Config::new()
-                            .threads(threads)
-                            .schedule(schedule)
-                            .store(store)
-                            .serial_threshold(0);
-                        if let Some(t) = tile {
-                            cfg = cfg.tile_elems(t);
-                        }
-                        let r = check(&cfg, &a, &b, Layout::RowMajor, "grid");
-                        assert_eq!(r.threads, threads, "{cfg:?}: ran on {} threads", r.threads);
-                        if let Some(t) = tile {
-                            let expected_min = (shape.0 * shape.1).div_ceil(t.next_multiple_of(64));
-                            assert!(
-                                r.tiles >= expected_min.min(shape.0),
-                                "{cfg:?}: only {} tiles",
-                                r.tiles
-                            );
-                        }
-                        let nt = matches!(r.isa, Isa::Sse2 | Isa::Avx2 | Isa::Avx512);
-                        assert_eq!(
-                            r.streaming,
-                            nt && store == StoreMode::Streaming,
-                            "{cfg:?}: {r:?}"
-                        );
+        for (cfg, threads, store, tile) in every_config(&[None, Some(1), Some(1000), Some(4096)]) {
+            let r = check(&cfg, &a, &b, Layout::RowMajor, "grid");
+            assert_eq!(r.threads, threads, "{cfg:?}: ran on {} threads", r.threads);
+            if let Some(t) = tile {
+                let expected_min = (shape.0 * shape.1).div_ceil(t.next_multiple_of(64));
+                assert!(
+                    r.tiles >= expected_min.min(shape.0),
+                    "{cfg:?}: only {} tiles",
+                    r.tiles
+                );
+            }
+            let nt = matches!(r.isa, Isa::Sse2 | Isa::Avx2 | Isa::Avx512);
+            assert_eq!(
+                r.streaming,
+                nt && store == StoreMode::Streaming,
+                "{cfg:?}: {r:?}"
+            );
+        }
+    }
+}
+
+/// Every thread count 1..=8, both schedules, every store mode and each of
+/// `tiles` (`None`: the default size), with no serial threshold: each
+/// configuration with its thread count, store mode and tile size.
+fn every_config(tiles: &[Option<usize>]) -> Vec<(Config, usize, StoreMode, Option<usize>)> {
+    let mut all = Vec::new();
+    for threads in 1..=8 {
+        for schedule in [Schedule::Dynamic, Schedule::Static] {
+            for store in [StoreMode::Auto, StoreMode::Normal, StoreMode::Streaming] {
+                for &tile in tiles {
+                    let mut cfg = Config::new()
+                        .threads(threads)
+                        .schedule(schedule)
+                        .store(store)
+                        .serial_threshold(0);
+                    if let Some(t) = tile {
+                        cfg = cfg.tile_elems(t);
                     }
+                    all.push((cfg, threads, store, tile));
                 }
             }
         }
     }
+    all
 }
 
 /// Every ISA, every output layout, mixed input layouts, through threads and
@@ -199,27 +210,14 @@ fn transposed_output_in_panels() {
         let cfg = Config::new().tile_elems(16 * 10_000).serial_threshold(0);
         let r = check_config(&cfg, &a_odd, &b_odd, Layout::ColMajor, "strips").1;
         assert_eq!(r.tiles, 10, "{r:?}");
-        for threads in 1..=8 {
-            for schedule in [Schedule::Dynamic, Schedule::Static] {
-                for store in [StoreMode::Auto, StoreMode::Normal, StoreMode::Streaming] {
-                    for tile in [None, Some(1), Some(100), Some(16 * 10_000)] {
-                        let mut cfg = Config::new()
-                            .threads(threads)
-                            .schedule(schedule)
-                            .store(store)
-                            .serial_threshold(0);
-                        if let Some(t) = tile {
-                            cfg = cfg.tile_elems(t);
-                        }
-                        let r = check_config(&cfg, &a, &b, Layout::ColMajor, "turned").1;
-                        assert_eq!(r.threads, threads, "{cfg:?}: {r:?}");
-                        if tile == Some(16 * 10_000) {
-                            assert!(matches!(r.tiles, 13 | 14), "{cfg:?}: {r:?}");
-                        } else {
-                            assert!(r.tiles > 1, "{cfg:?}: {r:?}");
-                        }
-                    }
-                }
+        for (cfg, threads, _, tile) in every_config(&[None, Some(1), Some(100), Some(16 * 10_000)])
+        {
+            let r = check_config(&cfg, &a, &b, Layout::ColMajor, "turned").1;
+            assert_eq!(r.threads, threads, "{cfg:?}: {r:?}");
+            if tile == Some(16 * 10_000) {
+                assert!(matches!(r.tiles, 13 | 14), "{cfg:?}: {r:?}");
+            } else {
+                assert!(r.tiles > 1, "{cfg:?}: {r:?}");
             }
         }
         // Every ISA, inputs along their rows in several ways (padded,
