@@ -67,13 +67,11 @@ pub(crate) struct Grid {
     /// `cols_per`, so that every later one starts on a cache line of every
     /// output row (see [`line_shift`]).
     shift: usize,
-    /// Tiles numbered down the columns of the grid (mixed layouts), not
-    /// along its rows: consecutive strips then share their columns, so a
-    /// column-major operand's pages stay in the TLB from one strip to the
-    /// next (at 4000x4000 with `b` column-major: 1.35x faster than along
-    /// the rows, where every strip touched all 4000 columns' pages).
-    down: bool,
-    /// With `down`: the grid's rows are cut into this many bands of
+    /// Which shape of block the tiles cut: mixed layouts' strips are
+    /// numbered down the grid's columns (in `bands`), a turned block's
+    /// panels are kept as they are for threads ([`Grid::for_threads`]).
+    shape: Shape,
+    /// Mixed layouts: the grid's rows are cut into this many bands of
     /// consecutive strips, numbered one after the other, each down its
     /// columns. One per thread on a parallel run, so the contiguous runs
     /// of tiles the threads take are row ranges: were they column panels,
@@ -81,10 +79,6 @@ pub(crate) struct Grid {
     /// written by two threads (two threads, `b` column-major: 12-23% faster
     /// from 724x724 to 1700x1700, the same at 2000x2000 and 4000x4000).
     bands: usize,
-    /// The panels of a turned block (`Shape::Turned`), kept as they are
-    /// for a parallel run: a tile's rows are shared out evenly already, and
-    /// at the sizes that run in parallel there are tens of panels or more.
-    panels: bool,
 }
 
 /// Default tile size in elements: for row tiles, enough of every operand to
@@ -177,17 +171,15 @@ impl Grid {
         cols_per: usize,
         shape: Shape,
     ) -> Grid {
-        let panels = shape == Shape::Turned;
-        let shift = line_shift(b, cols_per, panels);
+        let shift = line_shift(b, cols_per, shape == Shape::Turned);
         Grid {
             rows_per,
             cols_per,
             nr: b.rows.div_ceil(rows_per),
             nc: (b.cols + shift).div_ceil(cols_per),
             shift,
-            down: shape == Shape::Mixed,
+            shape,
             bands: 1,
-            panels,
         }
     }
 
@@ -200,11 +192,12 @@ impl Grid {
     /// the pack sizes, and are numbered in one band per thread.
     pub(crate) fn for_threads<T, const N: usize>(self, b: &Block<T, N>, threads: usize) -> Grid {
         let threads = threads.max(1);
-        if self.panels {
-            return self;
-        }
-        if self.down {
-            return self.banded(threads);
+        match self.shape {
+            // A tile's rows are shared out evenly already, and at the sizes
+            // that run in parallel there are tens of panels or more.
+            Shape::Turned => return self,
+            Shape::Mixed => return self.banded(threads),
+            Shape::Streaming => {}
         }
         if self.cols_per >= b.cols {
             // Runs of whole rows, shared out evenly (`tile`).
@@ -240,10 +233,19 @@ impl Grid {
         self.nr * self.nc
     }
 
+    /// Tiles numbered down the columns of the grid (mixed layouts), not
+    /// along its rows: consecutive strips then share their columns, so a
+    /// column-major operand's pages stay in the TLB from one strip to the
+    /// next (at 4000x4000 with `b` column-major: 1.35x faster than along
+    /// the rows, where every strip touched all 4000 columns' pages).
+    fn down(&self) -> bool {
+        self.shape == Shape::Mixed
+    }
+
     /// Tile `t` of `b`, in the grid's numbering.
     pub(crate) fn tile<T, const N: usize>(&self, b: &Block<T, N>, t: usize) -> Block<T, N> {
         let (i, j) = self.position(t);
-        let (r0, nr) = if self.down {
+        let (r0, nr) = if self.down() {
             // Strips of `rows_per` (the pack's) rows, the last one shorter.
             let r0 = i * self.rows_per;
             (r0, self.rows_per.min(b.rows - r0))
@@ -264,7 +266,7 @@ impl Grid {
     /// The grid row and column of tile `t`: along the rows, or (`down`)
     /// down the columns of each band.
     fn position(&self, t: usize) -> (usize, usize) {
-        if self.down {
+        if self.down() {
             // Band `band` holds grid rows `band * per_band..`, `in_band` of
             // them (the last band may have fewer), numbered down the
             // columns.
@@ -385,9 +387,8 @@ mod tests {
                         nr,
                         nc,
                         shift: 0,
-                        down,
+                        shape: if down { Shape::Mixed } else { Shape::Streaming },
                         bands: 1,
-                        panels: false,
                     }
                     .banded(bands);
                     let mut seen = vec![false; nr * nc];
@@ -602,9 +603,8 @@ mod tests {
             nr: 10,
             nc: 3,
             shift: 0,
-            down: true,
+            shape: Shape::Mixed,
             bands: 1,
-            panels: false,
         }
         .banded(2);
         assert!((0..15).all(|t| g.position(t).0 < 5));
