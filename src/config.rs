@@ -165,7 +165,7 @@ impl Config {
     }
 
     /// Tile size in elements, instead of the cache-derived default (mixed
-    /// layouts use strips of at most 32 rows of about this many elements;
+    /// layouts use strips of at most 64 rows of about this many elements;
     /// on a parallel run, tiles along rows come out a little smaller where
     /// that gives every thread an equal share). `0` is an
     /// [`Error::InvalidConfig`] when used.

@@ -100,7 +100,7 @@
 //! one thread pool per count asked of [`Config::threads`] (built once, then
 //! reused), and, when some operand must be transposed on the fly (a
 //! column-major input with a row-major output, say), pack buffers: those
-//! are kept per thread for later calls, about a sixteenth of L2 for all
+//! are kept per thread for later calls, about a quarter of L2 for all
 //! transposed inputs together plus one row, and freed when the thread exits. (rayon
 //! may allocate for its own scheduling.) On Linux a [`Matrix`] of 4 MiB or
 //! more asks for transparent huge pages (`madvise(MADV_HUGEPAGE)`) before

@@ -23,7 +23,7 @@ std::thread_local! {
     /// `mmap` threshold would be mapped and faulted in again each time,
     /// unless glibc has raised its threshold; with glibc 2.36 here it had,
     /// and the timing did not change measurably). It grows to the largest
-    /// need seen, about L2/16 plus one row, and lives as long as the thread.
+    /// need seen, about L2/4 plus one row, and lives as long as the thread.
     static SCRATCH: core::cell::Cell<Vec<Line>> = const { core::cell::Cell::new(Vec::new()) };
 }
 
@@ -63,13 +63,16 @@ impl Drop for Scratch {
 
 /// Rows of the strips that operands with a non-unit inner stride are packed
 /// in. A column-major operand is then read in runs of `PACK_ROWS` elements
-/// (4 cache lines of f64) while the row-major ones and the output are read
+/// (8 cache lines of f64) while the row-major ones and the output are read
 /// and written in row runs of a strip's width, which the hardware
-/// prefetchers follow. With the in-register transpose, 32 rows beat 64 and
-/// 16 (one thread, `b` column-major against all-row-major in the same run,
-/// 1000/2000/4000 squared: 16 rows 0.71/0.74/0.58, 32 rows 0.74/0.78/0.56,
-/// 64 rows 0.73/0.71/0.54); with the element-by-element copy 64 was best.
-pub(crate) const PACK_ROWS: usize = 32;
+/// prefetchers follow. On AMD Zen 4 (2026-11-29, the `mixp` probe, `b`
+/// column-major, 4000x4000 f64, one thread, medians of 9 in one process,
+/// all row-major 9.9-10.4 ms) with strips of L2/4: 32 rows 17.9-18.5 ms,
+/// 48 19.9, 64 16.7-16.9, 96 20.8 (another minute), 128 19.7. On an Intel
+/// Xeon with L2/16 strips, 32 rows had beaten 64 and 16 (against
+/// all-row-major in the same run, 1000/2000/4000 squared: 16 rows
+/// 0.71/0.74/0.58, 32 rows 0.74/0.78/0.56, 64 rows 0.73/0.71/0.54).
+pub(crate) const PACK_ROWS: usize = 64;
 
 /// The shape of the packed strips of one block.
 #[derive(Clone, Copy)]
@@ -87,17 +90,18 @@ impl Pack {
     pub(crate) fn new<T, const N: usize>(b: &Block<T, N>) -> Pack {
         let packed = b.in_cs.iter().filter(|&&s| s != 1).count().max(1);
         let size = core::mem::size_of::<T>();
-        // The strips of all packed operands together fill a sixteenth of L2
-        // (512 columns of f64 with 2 MiB of L2), leaving L2 to the tiles of
-        // the other operands. Measured on an Intel Xeon (2 MiB L2) with `b`
-        // column-major, one thread, 32-row strips, as throughput against
-        // all-row-major in the same run (1000/2000/4000 squared): L2/8
-        // 0.73/0.77/0.54, L2/16 0.74/0.78/0.56, L2/32 0.73/0.73/0.50. With
-        // the element-by-element copy and 64-row strips, L2/8 had been best
-        // (L2: 0.50x at 2000x2000, L2/4 0.58x, L2/8 0.61x). (Filling L2 was
-        // best on AMD Zen 4 before the pack had its prefetch; not
-        // re-measured there.)
-        let cols = (CacheInfo::get().l2 / (16 * packed * PACK_ROWS * size)) / 64 * 64;
+        // The strips of all packed operands together fill a quarter of L2
+        // (512 columns of f64 in 64 rows with 1 MiB of L2), leaving L2 to
+        // the tiles of the other operands. On AMD Zen 4 (1 MiB L2; `mixp`,
+        // `b` column-major, one thread, medians of 9-11 in one process,
+        // ms): 4000x4000, 32-row strips, L2/16 20.7, L2/8 18.6-18.7, L2/4
+        // 17.9-18.5; 64-row strips L2/8 18.2, L2/4 16.7-16.9, L2/2 16.8;
+        // 2000x2000: 32 rows L2/16 5.10, 64 rows L2/4 3.91, L2/8 4.36;
+        // 1000x1000: 0.86, 0.69, 0.71. Measured before on an Intel Xeon (2
+        // MiB L2) with 32-row strips, as throughput against all-row-major
+        // (1000/2000/4000 squared): L2/8 0.73/0.77/0.54, L2/16
+        // 0.74/0.78/0.56, L2/32 0.73/0.73/0.50.
+        let cols = (CacheInfo::get().l2 / (4 * packed * PACK_ROWS * size)) / 64 * 64;
         Pack {
             cols: cols.max(64),
             stride: cols.max(64) + 64 / size,

@@ -547,7 +547,7 @@ mod tests {
     }
 
     /// A turned block (`turn`) is cut into panels of `turn::panel_cols`
-    /// columns (16 for two f64 inputs) as tall as the tile allows, shifted
+    /// columns (8 for two f64 inputs) as tall as the tile allows, shifted
     /// onto the output's lines even where that adds a panel, left as they
     /// are for threads; few rows get wider panels.
     #[test]
@@ -562,20 +562,20 @@ mod tests {
             out_rs: cols as isize,
             out_cs: 1,
         };
-        assert_eq!(turn::panel_cols::<f64, 2>(), 16);
+        assert_eq!(turn::panel_cols::<f64, 2>(), 8);
         for offset in [0, 16, 56] {
             let b = turned(4000, 4000, offset);
-            let g = Grid::new(&b, Shape::Turned, 16 * 4000);
+            let g = Grid::new(&b, Shape::Turned, 8 * 4000);
             let shift = offset / 8;
-            assert_eq!((g.rows_per, g.cols_per, g.shift), (4000, 16, shift));
-            assert_eq!(g.count(), if shift == 0 { 250 } else { 251 });
+            assert_eq!((g.rows_per, g.cols_per, g.shift), (4000, 8, shift));
+            assert_eq!(g.count(), if shift == 0 { 500 } else { 501 });
             assert_eq!(g.for_threads(&b, 2), g);
             let p = panels(&g, &b);
-            assert_eq!((p[0], p[p.len() - 1].1), ((0, 16 - shift), 4000));
+            assert_eq!((p[0], p[p.len() - 1].1), ((0, 8 - shift), 4000));
             assert!(p.windows(2).all(|w| w[0].1 == w[1].0));
             for &(c0, c1) in &p[1..] {
                 assert!((b.out as usize + 8 * c0).is_multiple_of(64));
-                assert!(c1 - c0 <= 16);
+                assert!(c1 - c0 <= 8);
             }
         }
         // Three rows: panels of 1368 columns (4096 elements and more).

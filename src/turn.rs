@@ -16,7 +16,9 @@
 //! turned in registers"): 4000x4000 f64 on one thread with AVX-512, 20.8-21.4
 //! ms against 30.4 for the two packs it replaces and 16.2-17.3 all
 //! row-major; in `cargo bench --bench versus` 0.76-0.99 of the all-row-major
-//! run from 2000x2000 up, where the two packs read 0.53-0.67.
+//! run from 2000x2000 up, where the two packs read 0.53-0.67. On AMD Zen 4
+//! (with [`STREAMS`] at 16): 14.3-15.3 ms against 22.7-32.9 for the two
+//! packs and 10.0-10.9 all row-major.
 
 use crate::expr::Expr;
 use crate::kernel::{Stream, row_contiguous};
@@ -24,14 +26,19 @@ use crate::pack::{Transpose, side, transpose};
 use crate::plan::Block;
 use crate::simd::{Element, Vector};
 
-/// How many input streams a tile keeps open: the hardware's L2 stream
-/// prefetcher follows about 32 (Intel documents 32, one per 4 KiB page).
-/// Measured at 4000x4000 f64, one thread: with two inputs (by hand, before
-/// the crate had this path) 8 columns 24.5-25.0 ms, 16 23.0-23.4, 32
-/// 57.7-59.1, the same 16 in panels of 512 rows 28.6-31.1, of 2000 rows
-/// 23.6-24.3; with one input 16 columns 13.2 ms, 32 12.2-12.4, 64 20.3;
-/// with three, 8 columns 27.9-28.0 ms, 16 32.1.
-const STREAMS: usize = 32;
+/// How many input streams a tile keeps open: few enough for the hardware's
+/// L2 stream prefetchers to follow them all. Intel documents 32 (one per 4
+/// KiB page); AMD Zen 4 follows fewer. Measured at 4000x4000 f64, one
+/// thread, two inputs: on AMD Zen 4 (the `mixp` probe, medians of 7,
+/// 2026-11-29) 16 streams (8 columns) 14.3-15.3 ms, 32 35.2-38.8, 64 50.2,
+/// the two packs of `pack` 22.7-32.9, all row-major 10.0-10.9 (at
+/// 2000x2000: 4.8-4.9, 8.9, 13.2, 6.4; row-major 2.6-4.2); on an Intel
+/// Xeon (by hand, before the crate had this path) 8 columns 24.5-25.0 ms,
+/// 16 23.0-23.4, 32 57.7-59.1, the same 16 in panels of 512 rows
+/// 28.6-31.1, of 2000 rows 23.6-24.3; with one input 16 columns 13.2 ms, 32
+/// 12.2-12.4, 64 20.3; with three, 8 columns 27.9-28.0 ms, 16 32.1. So 16:
+/// a few percent behind 32 on the Xeon, 2.5x ahead on Zen 4.
+const STREAMS: usize = 16;
 
 /// The width of a tile of a turned block, in columns: [`STREAMS`] shared
 /// among the `N` inputs, in whole output lines, at least one line.

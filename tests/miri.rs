@@ -78,8 +78,8 @@ const LAYOUTS: [(Layout, Layout, Layout); 10] = [
 ];
 
 /// A single element; rows shorter and longer than a line; two packed
-/// strips of 32 rows (37); rows of several lines (67).
-const SHAPES: [(usize, usize); 5] = [(1, 1), (3, 19), (19, 3), (37, 13), (6, 67)];
+/// strips of 64 rows (69); rows of several lines (67).
+const SHAPES: [(usize, usize); 5] = [(1, 1), (3, 19), (19, 3), (69, 9), (6, 67)];
 
 /// A configuration, and where it runs: on how many threads when there are
 /// more elements than a tile holds, and whether it streams.
@@ -90,8 +90,8 @@ struct Run {
     streams: bool,
 }
 
-/// Serial and parallel, both schedules, both store modes. Tiles of 288
-/// elements make the packed strips 32 x 9 (two 4-column AVX2 transpose
+/// Serial and parallel, both schedules, both store modes. Tiles of 576
+/// elements make the packed strips 64 x 9 (two 4-column AVX2 transpose
 /// blocks, or four 2-column SSE2 ones, and an edge column) and the row
 /// tiles pieces of rows.
 fn runs() -> [Run; 4] {
@@ -115,9 +115,9 @@ fn runs() -> [Run; 4] {
             streams: true,
         },
         Run {
-            cfg: parallel(2, 288).store(StoreMode::Streaming),
+            cfg: parallel(2, 576).store(StoreMode::Streaming),
             threads: 2,
-            tile: 288,
+            tile: 576,
             streams: true,
         },
         Run {
@@ -202,10 +202,10 @@ fn transposed_output_turned() {
         (Layout::Offset(1), Layout::RowMajor, Layout::Transposed),
     ];
     for (la, lb, lo) in layouts {
-        let a = Operand::new(la, 16, 21, || value(&mut rng));
-        let b = Operand::new(lb, 16, 21, || value(&mut rng));
-        let a32 = Operand::new(la, 16, 21, || value(&mut rng) as f32);
-        let b32 = Operand::new(lb, 16, 21, || value(&mut rng) as f32);
+        let a = Operand::new(la, 16, 37, || value(&mut rng));
+        let b = Operand::new(lb, 16, 37, || value(&mut rng));
+        let a32 = Operand::new(la, 16, 37, || value(&mut rng) as f32);
+        let b32 = Operand::new(lb, 16, 37, || value(&mut rng) as f32);
         for run in &runs() {
             check(run, &a, &b, lo);
             check(run, &a32, &b32, lo);
