@@ -3,8 +3,8 @@
 //! numbers of `docs/performance.md` ("Roofs of the packed path").
 //!
 //! All-row-major, fuse2d reads `a` and `b` along their rows and streams
-//! `out`. With `b` column-major it packs strips of `b` (32 rows, a
-//! sixteenth of L2 wide) into a buffer that stays in L2, then runs the
+//! `out`. With `b` column-major it packs strips of `b` (64 rows, a
+//! quarter of L2 wide) into a buffer that stays in L2, then runs the
 //! row kernel over `a` and the buffer. Each pattern is timed here alone,
 //! with plain loops (the triad kernel of the other harnesses for the
 //! streamed ones), on one thread, in interleaved rounds (medians; each
@@ -65,12 +65,12 @@ const ROUNDS: usize = 15;
 const COPIES: usize = 3;
 
 /// Rows of fuse2d's packed strips (`pack::PACK_ROWS`).
-const STRIP_ROWS: usize = 32;
+const STRIP_ROWS: usize = 64;
 
 /// The width of fuse2d's packed strips for one column-major `f64` input:
-/// a sixteenth of L2 over [`STRIP_ROWS`] rows, whole lines (`pack::Pack`).
+/// a quarter of L2 over [`STRIP_ROWS`] rows, whole lines (`pack::Pack`).
 fn strip_cols() -> usize {
-    (CacheInfo::get().l2 / (16 * STRIP_ROWS * 8) / 64 * 64).max(64)
+    (CacheInfo::get().l2 / (4 * STRIP_ROWS * 8) / 64 * 64).max(64)
 }
 
 /// The sum of `v`, eight accumulators wide so the loop is bound by the
