@@ -30,7 +30,7 @@ use crate::simd::{Element, Vector};
 /// L2 stream prefetchers to follow them all. Intel documents 32 (one per 4
 /// KiB page); AMD Zen 4 follows fewer. Measured at 4000x4000 f64, one
 /// thread, two inputs: on AMD Zen 4 (the `mixp` probe, medians of 7,
-/// 2026-11-29) 16 streams (8 columns) 14.3-15.3 ms, 32 35.2-38.8, 64 50.2,
+/// 2026-11-29) 16 streams (8 columns) 14.3-15.3 ms, 32 34.1-38.8, 64 50.2,
 /// the two packs of `pack` 22.7-32.9, all row-major 10.0-10.9 (at
 /// 2000x2000: 4.8-4.9, 8.9, 13.2, 6.4; row-major 2.6-4.2); on an Intel
 /// Xeon (by hand, before the crate had this path) 8 columns 24.5-25.0 ms,
