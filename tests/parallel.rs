@@ -140,7 +140,8 @@ fn every_isa_and_layout_in_parallel() {
 }
 
 /// Mixed layouts wider than one packed strip (512 f64 columns with one
-/// strided input on a 2 MiB L2, fewer with two) and taller than its 64 rows:
+/// strided input on a 1 MiB L2, 1024 on 2 MiB, fewer with two) and taller
+/// than its 64 rows:
 /// the kernel walks several strips inside one tile (a single huge tile,
 /// serial) and the grid cuts strips across threads (default tiles), with
 /// normal and with streaming stores.
@@ -197,9 +198,9 @@ fn mixed_layouts_across_several_packed_strips() {
 /// of f32; two of f64, widened from one so that a panel of 301 rows holds
 /// 4096 elements; one panel more when the panels are shifted onto the
 /// output's lines): 13 or 14 for 208 rows, where packed strips (the other
-/// mixed layouts) are 5. The
-/// output's columns must be whole cache lines apart for the panels (208
-/// rows are, for f64 and f32); 203 rows are not, and take the strips.
+/// mixed layouts) are 5. The output's columns must be whole cache lines
+/// apart for the panels (208 rows are, for f64 and f32); 203 rows are not,
+/// and take the strips.
 #[test]
 fn transposed_output_in_panels() {
     fn run<T: Bits>(fill: &mut impl FnMut() -> T) {
