@@ -22,7 +22,7 @@
 
 use crate::expr::Expr;
 use crate::kernel::{Stream, row_contiguous};
-use crate::pack::{Transpose, side, transpose};
+use crate::pack::{Transpose, prefetch, side, transpose};
 use crate::plan::Block;
 use crate::simd::{Element, Vector};
 
@@ -39,6 +39,21 @@ use crate::simd::{Element, Vector};
 /// 12.2-12.4, 64 20.3; with three, 8 columns 27.9-28.0 ms, 16 32.1. So 16:
 /// a few percent behind 32 on the Xeon, 2.5x ahead on Zen 4.
 const STREAMS: usize = 16;
+
+/// How far down its column each input stream is prefetched, in elements,
+/// when a tile has more streams than [`STREAMS`] (a line of columns is the
+/// narrowest tile: `f32` with two inputs, `f64` with three or four). The
+/// hardware prefetchers lose track of them there; asked for in software,
+/// once per line of progress, they are fetched in time again. AMD Zen 4,
+/// one thread, `out` column-major, medians of 7 (the `pout` probe of
+/// 2026-11-29, ms, all row-major in brackets): `f32` with two inputs at
+/// 4000x4000 12.8-13.2 -> 9.5-9.8 (4.7-5.3), 32 or 128 elements ahead
+/// 9.6-10.2; `f64` with three inputs 30.3-30.9 -> 21.1-21.2 (12.5-13.5);
+/// `f64` with two inputs forced to 32 streams 34.0-59.0 -> 16.3-16.4
+/// (with 16 streams, unprefetched, 14.5-15.1), 32 ahead 17.1-17.7, 128
+/// 16.7. Where the hardware follows every stream (16 or fewer) the same
+/// prefetch made it slower (`f64`, two inputs: 14.5-15.3 -> 15.7-17.6).
+const AHEAD: usize = 64;
 
 /// The width of a tile of a turned block, in columns: [`STREAMS`] shared
 /// among the `N` inputs, in whole output lines, at least one line.
@@ -99,8 +114,20 @@ pub(crate) unsafe fn turned_block<T, V, A, E, const N: usize>(
     let head = (((64 - t.out as usize % 64) % 64) / size).min(t.cols);
     let body_end = head + (t.cols - head) / line * line;
     let body_rows = if side == 0 { 0 } else { t.rows - t.rows % h };
+    // More streams than the hardware follows (known at compile time: the
+    // code of the other blocks has no prefetch in its loop).
+    let ask = N * line > STREAMS;
     for i0 in (0..body_rows).step_by(h) {
+        // Once per line of progress down the columns.
+        let ask = ask && (i0 * size).is_multiple_of(64);
         for j0 in (head..body_end).step_by(line) {
+            if ask {
+                for jj in 0..line {
+                    // A hint (`prefetch`): the addresses are only computed
+                    // and may lie past the tile.
+                    at(t, i0 + AHEAD, j0 + jj).into_iter().for_each(prefetch);
+                }
+            }
             // SAFETY: rows `i0..i0 + h` and columns `j0..j0 + line` are
             // inside the tile; `runs` holds `line` runs of `h`, `lines` `h`
             // rows of `line` (`h <= line`, 1 KiB at most); each transpose

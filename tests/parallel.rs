@@ -6,8 +6,13 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{Bits, Layout, Operand, Rng, assert_bitwise_eq, assert_flagship_eq, check_config};
-use fuse2d::{Config, Expr, Flagship, Isa, Lanes, Matrix, Report, Schedule, StoreMode, reference};
+use common::{
+    Bits, Layout, Operand, Rng, assert_bitwise_eq, assert_flagship_eq, assert_untouched_outside,
+    check_config,
+};
+use fuse2d::{
+    Config, Expr, Flagship, Isa, Lanes, Matrix, Report, Schedule, StoreMode, expr, reference,
+};
 
 /// Runs `cfg` and the reference on the same operands; returns the report.
 fn check<T: Bits>(
@@ -258,6 +263,79 @@ fn transposed_output_in_panels() {
     run::<f64>(&mut || rng.mixed());
     let mut rng = Rng::new(42);
     run::<f32>(&mut || rng.mixed() as f32);
+}
+
+expr!(Sum3 = |x, y, z| (x + y) * z);
+expr!(Mix4 = |w, x, y, z| (w - x) * y + z / w);
+
+/// Three and four inputs into a transposed output: turned panels one line
+/// of columns wide, with more input streams than the hardware prefetchers
+/// follow (`f64`: 24 and 32, `f32`: 48 and 64), which the kernel then asks
+/// for in software, at addresses past the panel too. Bitwise the reference
+/// on every ISA, for one and three threads, both store modes and several
+/// tile sizes, nothing written outside the output; 13 or 14 tiles for 208
+/// rows at the tile size of `transposed_output_in_panels` show the panels
+/// ran.
+#[test]
+fn turned_panels_with_three_and_four_inputs() {
+    fn check_n<T: Bits, E: Expr<T, N>, const N: usize>(
+        cfg: &Config,
+        e: &E,
+        ins: [&Operand<T>; N],
+        out_layout: Layout,
+        ctx: &str,
+    ) -> Report {
+        let (rows, cols) = (ins[0].rows, ins[0].cols);
+        let views = ins.map(Operand::view);
+        let ctx = format!("{ctx} {N} inputs out={out_layout:?} {cfg:?}");
+        let mut fast = Operand::<T>::output(out_layout, rows, cols);
+        let mut slow = Operand::<T>::output(out_layout, rows, cols);
+        let r = cfg.run(e, views, fast.view_mut()).unwrap();
+        reference::eval_into(e, views, slow.view_mut()).unwrap();
+        assert_bitwise_eq(fast.view(), slow.view(), &ctx);
+        assert_untouched_outside(&fast, &ctx);
+        r
+    }
+    fn run<T: Bits>(fill: &mut impl FnMut() -> T) {
+        let (rows, cols) = (208, 301);
+        let layouts = [
+            Layout::RowMajor,
+            Layout::Offset(1),
+            Layout::Padded { pad: 1, offset: 1 },
+            Layout::Quadrant(3),
+        ];
+        let ins = layouts.map(|l| Operand::new(l, rows, cols, &mut *fill));
+        for &isa in Isa::supported() {
+            for threads in [1, 3] {
+                for store in [StoreMode::Normal, StoreMode::Streaming] {
+                    for tile in [None, Some(100), Some(16 * 10_000)] {
+                        let mut cfg = Config::new()
+                            .isa(isa)
+                            .threads(threads)
+                            .store(store)
+                            .serial_threshold(0);
+                        if let Some(t) = tile {
+                            cfg = cfg.tile_elems(t);
+                        }
+                        for lo in [Layout::ColMajor, Layout::ColPadded { pad: 16 }] {
+                            let [a, b, c, d] = [&ins[0], &ins[1], &ins[2], &ins[3]];
+                            let r3 = check_n(&cfg, &Sum3, [a, b, c], lo, "sum3");
+                            let r4 = check_n(&cfg, &Mix4, [b, c, d, a], lo, "mix4");
+                            if tile == Some(16 * 10_000) {
+                                for r in [r3, r4] {
+                                    assert!(matches!(r.tiles, 13 | 14), "{cfg:?}: {r:?}");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut rng = Rng::new(43);
+    run::<f64>(&mut || rng.normal());
+    let mut rng = Rng::new(44);
+    run::<f32>(&mut || rng.normal() as f32);
 }
 
 /// Runs `cfg` with the output starting at each element offset of a cache
