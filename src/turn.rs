@@ -51,8 +51,9 @@ const STREAMS: usize = 16;
 /// 9.6-10.2; `f64` with three inputs 30.3-30.9 -> 21.1-21.2 (12.5-13.5);
 /// `f64` with two inputs forced to 32 streams 34.0-59.0 -> 16.3-16.4
 /// (with 16 streams, unprefetched, 14.5-15.1), 32 ahead 17.1-17.7, 128
-/// 16.7. Where the hardware follows every stream (16 or fewer) the same
-/// prefetch made it slower (`f64`, two inputs: 14.5-15.3 -> 15.7-17.6).
+/// 16.7. Where the hardware follows every stream (16 or fewer) a prefetch
+/// costs: the same of one input made it slower (`f64`, two inputs, 16
+/// streams: 14.5-15.3 -> 15.7-17.6).
 const AHEAD: usize = 64;
 
 /// The width of a tile of a turned block, in columns: [`STREAMS`] shared
