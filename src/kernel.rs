@@ -55,13 +55,26 @@ where
     let streaming = streaming && A::AVAILABLE;
     // The layout test is made once per block, not per row.
     if b.unit_inner() {
+        // The inputs whose rows lie apart in memory (see `ROWS_APART`).
+        let apart: [bool; N] =
+            array::from_fn(|k| b.rows > 1 && rows_apart::<T>(b.in_rs[k], b.cols));
+        let apart_any = apart.contains(&true);
         for i in 0..b.rows as isize {
             let ins = array::from_fn(|k| b.ins[k].wrapping_offset(i * b.in_rs[k]));
             let out = b.out.wrapping_offset(i * b.out_rs);
             // SAFETY: row `i < rows` of every operand is `cols` contiguous
             // elements inside its borrow (block invariants, unit inner stride).
             unsafe {
-                if streaming {
+                if streaming && apart_any {
+                    let next: [*const T; N] = array::from_fn(|k| {
+                        if apart[k] {
+                            ins[k].wrapping_offset(b.in_rs[k])
+                        } else {
+                            core::ptr::null()
+                        }
+                    });
+                    row_streaming::<T, V, A, E, N, _>(e, ins, out, b.cols, NextRows(next));
+                } else if streaming {
                     row_streaming::<T, V, A, E, N, _>(e, ins, out, b.cols, Lead::of(ins[0]));
                 } else {
                     row_contiguous::<T, V, E, N>(e, ins, out, b.cols);
@@ -109,6 +122,28 @@ where
     }
 }
 
+/// How far apart, in bytes, the end of one row of an input and the start
+/// of the next must be for the next row to be asked for in software while
+/// the row streams ([`NextRows`]). Rows of a sub-view (the talk's
+/// quadrants: 16 KB apart) each begin a stream the hardware prefetchers
+/// pick up only once it has missed; rows a few lines apart they follow.
+/// AMD Zen 4 (2026-11-29, the `pquad` probe: a hand-written AVX-512 loop
+/// over 2000x2000 views of row-major parents, one thread, streaming
+/// stores, medians of 11-15, ms; fuse2d's contiguous 2000x2000 in the same
+/// process 2.41-2.65): rows 16 KB apart, the first input 512 B ahead
+/// (what [`Lead`] does) 3.58-3.85, the next row of both inputs line by
+/// line 2.81-2.93; 4 KiB apart 3.61 and 2.87; 512 B apart 3.03-3.27 and
+/// 2.88-2.98; 256 B apart 2.27 and 2.75, 128 B 2.36 and 3.02, 64 B 2.30
+/// and 2.74.
+const ROWS_APART: usize = 512;
+
+/// Whether rows `rs` elements apart, `cols` long, lie [`ROWS_APART`] bytes
+/// or more apart (or run backwards).
+fn rows_apart<T>(rs: isize, cols: usize) -> bool {
+    let size = core::mem::size_of::<T>();
+    rs < 0 || (rs as usize).saturating_sub(cols).saturating_mul(size) >= ROWS_APART
+}
+
 /// What a streaming row prefetches along with each whole line it
 /// computes, given the line's element offset `i` in the row. A prefetch is
 /// a hint: any address is sound.
@@ -149,8 +184,9 @@ impl<T: Copy> Ahead for Lead<T> {
     }
 }
 
-/// For a row of a packed tile: the next row of each input read in place,
-/// null for a packed one (see [`packed_tile`]).
+/// The next row of each input: in a packed tile, of those read in place,
+/// null for a packed one (see [`packed_tile`]); in a block of rows, of
+/// those whose rows lie apart (see [`ROWS_APART`]), null for the others.
 #[derive(Clone, Copy)]
 struct NextRows<T, const N: usize>([*const T; N]);
 
@@ -329,7 +365,8 @@ pub(crate) unsafe fn row_contiguous<T, V, E, const N: usize>(
 /// its two partial lines with normal stores, each read from memory first.
 ///
 /// With each whole line it prefetches what `ahead` asks for ([`Lead`] in
-/// a contiguous row, [`NextRows`] in a packed tile).
+/// a row of rows that follow each other, [`NextRows`] in a packed tile and
+/// where rows lie apart).
 ///
 /// # Safety
 /// As [`row_contiguous`], and the CPU has `A`'s instruction set.
@@ -378,5 +415,25 @@ unsafe fn row_streaming<T, V, A, E, const N: usize, P>(
     unsafe {
         let at: [*const T; N] = array::from_fn(|k| ins[k].add(end));
         row_contiguous::<T, V, E, N>(e, at, out.add(end), len - end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows of 2000 `f64` (or 4000 `f32`), their next row asked for from a
+    /// gap of 512 bytes on, and always when they run backwards.
+    #[test]
+    fn rows_apart_from_512_bytes() {
+        assert!(!rows_apart::<f64>(2000, 2000));
+        assert!(!rows_apart::<f64>(2063, 2000));
+        assert!(rows_apart::<f64>(2064, 2000));
+        assert!(rows_apart::<f64>(4000, 2000));
+        assert!(!rows_apart::<f32>(4127, 4000));
+        assert!(rows_apart::<f32>(4128, 4000));
+        assert!(rows_apart::<f64>(-2000, 2000));
+        // A broadcast column's rows (stride 0) lie on each other.
+        assert!(!rows_apart::<f64>(0, 2000));
     }
 }
