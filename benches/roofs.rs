@@ -64,13 +64,10 @@ const ROUNDS: usize = 15;
 /// row-major 0.65 and 0.67 in two runs each).
 const COPIES: usize = 3;
 
-/// Rows of fuse2d's packed strips (`pack::PACK_ROWS`).
-const STRIP_ROWS: usize = 64;
-
-/// The width of fuse2d's packed strips for one column-major `f64` input:
-/// a quarter of L2 over [`STRIP_ROWS`] rows, whole lines (`pack::Pack`).
-fn strip_cols() -> usize {
-    (CacheInfo::get().l2 / (4 * STRIP_ROWS * 8) / 64 * 64).max(64)
+/// The shape, `(rows, columns)`, of fuse2d's packed strips for one
+/// column-major `f64` input: the crate's own (`pack::Pack`).
+fn strip() -> (usize, usize) {
+    fuse2d::packed_strip::<f64>(1)
 }
 
 /// The sum of `v`, eight accumulators wide so the loop is bound by the
@@ -95,18 +92,19 @@ fn copy_through(v: &[f64], buf: &mut [f64]) {
 }
 
 /// Reads the column-major `n x n` array `b_cm` in the order fuse2d's
-/// pack does: strips of [`STRIP_ROWS`] rows walked down panels of
-/// `width` columns, each column's run of the strip read in turn. With
+/// pack does: strips of [`strip`]'s rows walked down panels of its
+/// columns, each column's run of the strip read in turn. With
 /// `also`, each run is followed by as many elements of `also`, read in
 /// order: the two read patterns of the mixed path in one loop.
-fn column_runs(b_cm: &[f64], n: usize, width: usize, also: Option<&[f64]>) -> f64 {
+fn column_runs(b_cm: &[f64], n: usize, also: Option<&[f64]>) -> f64 {
+    let (strip_rows, width) = strip();
     // Two sums across all runs, one for the runs' first lines and one for
     // their last elements; see `touch_lines`.
     let mut sums = (0.0, 0.0);
     let mut next = 0;
     for c0 in (0..n).step_by(width) {
-        for r0 in (0..n).step_by(STRIP_ROWS) {
-            let rows = STRIP_ROWS.min(n - r0);
+        for r0 in (0..n).step_by(strip_rows) {
+            let rows = strip_rows.min(n - r0);
             for c in c0..(c0 + width).min(n) {
                 touch_lines(&mut sums, &b_cm[c * n + r0..][..rows]);
                 if let Some(a) = also {
@@ -207,15 +205,15 @@ fn run(n: usize, copies: usize) {
     let cache = CacheInfo::get();
     // An L1 buffer a quarter of L1; the L2 one as large as one packed strip.
     let mut l1_buf = vec![0.0; (cache.l1 / 4 / 8).max(64)];
-    let mut l2_buf = vec![0.0; STRIP_ROWS * strip_cols()];
+    let (strip_rows, strip_cols) = strip();
+    let mut l2_buf = vec![0.0; strip_rows * strip_cols];
     let l2_len = l2_buf.len();
     // What the compute phase reads in place of `b`: a packed strip.
     let strip = vec![0.5; l2_len];
     let heading = format!(
-        "L1 buffer {} KiB, L2 buffer {} KiB: one strip of {STRIP_ROWS} x {}; {}",
+        "L1 buffer {} KiB, L2 buffer {} KiB: one strip of {strip_rows} x {strip_cols}; {}",
         l1_buf.len() * 8 / 1024,
         l2_len * 8 / 1024,
-        strip_cols(),
         if copies > 1 {
             "operands cold (copies in turn)"
         } else {
@@ -244,7 +242,7 @@ fn run(n: usize, copies: usize) {
             name: "read b down its columns",
             bytes: 8,
             run: Box::new(|| {
-                black_box(column_runs(next().b_cm.as_slice(), n, strip_cols(), None));
+                black_box(column_runs(next().b_cm.as_slice(), n, None));
             }),
         },
         Entry {
@@ -253,7 +251,7 @@ fn run(n: usize, copies: usize) {
             run: Box::new(|| {
                 let s = next();
                 let a = Some(s.a.as_slice());
-                black_box(column_runs(s.b_cm.as_slice(), n, strip_cols(), a));
+                black_box(column_runs(s.b_cm.as_slice(), n, a));
             }),
         },
         Entry {

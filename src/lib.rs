@@ -151,6 +151,8 @@ pub use error::{Error, Shape};
 pub use expr::{Expr, Flagship};
 pub use isa::{Isa, MAX_ISA_ENV};
 pub use matrix::Matrix;
+#[doc(hidden)]
+pub use pack::packed_strip;
 pub use par::Schedule;
 #[doc(hidden)]
 pub use simd::Vector;

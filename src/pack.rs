@@ -86,10 +86,33 @@ pub(crate) struct Pack {
     pub stride: usize,
 }
 
+/// The packed strips' shape, `(rows, columns)`, for a block with
+/// `packed` inputs of `T` packed (at least one is assumed). Public for
+/// `benches/roofs.rs`, which times the pack's access patterns with plain
+/// loops over this very shape; not part of the API.
+///
+/// ```
+/// let (rows, cols) = fuse2d::packed_strip::<f64>(1);
+/// assert!(rows > 0 && cols >= 64 && cols % 64 == 0);
+/// ```
+#[doc(hidden)]
+pub fn packed_strip<T>(packed: usize) -> (usize, usize) {
+    (PACK_ROWS, Pack::cols::<T>(packed))
+}
+
 impl Pack {
     /// The strip shape for a block of `N` inputs of `T`, some of them strided.
     pub(crate) fn new<T, const N: usize>(b: &Block<T, N>) -> Pack {
-        let packed = b.in_cs.iter().filter(|&&s| s != 1).count().max(1);
+        let cols = Pack::cols::<T>(b.in_cs.iter().filter(|&&s| s != 1).count());
+        Pack {
+            cols,
+            stride: cols + 64 / core::mem::size_of::<T>(),
+        }
+    }
+
+    /// Columns per strip with `packed` inputs of `T` packed.
+    fn cols<T>(packed: usize) -> usize {
+        let packed = packed.max(1);
         let size = core::mem::size_of::<T>();
         // The strips of all packed operands together fill a quarter of L2
         // (512 columns of f64 in 64 rows with 1 MiB of L2), leaving L2 to
@@ -102,11 +125,7 @@ impl Pack {
         // MiB L2) with 32-row strips, as throughput against all-row-major
         // (1000/2000/4000 squared): L2/8 0.73/0.77/0.54, L2/16
         // 0.74/0.78/0.56, L2/32 0.73/0.73/0.50.
-        let cols = (CacheInfo::get().l2 / (4 * packed * PACK_ROWS * size)) / 64 * 64;
-        Pack {
-            cols: cols.max(64),
-            stride: cols.max(64) + 64 / size,
-        }
+        ((CacheInfo::get().l2 / (4 * packed * PACK_ROWS * size)) / 64 * 64).max(64)
     }
 
     /// Elements of one operand's pack buffer.
