@@ -66,7 +66,7 @@ const COPIES: usize = 3;
 
 /// The shape, `(rows, columns)`, of fuse2d's packed strips for one
 /// column-major `f64` input: the crate's own (`pack::Pack`).
-fn strip() -> (usize, usize) {
+fn strip_shape() -> (usize, usize) {
     fuse2d::packed_strip::<f64>(1)
 }
 
@@ -92,12 +92,12 @@ fn copy_through(v: &[f64], buf: &mut [f64]) {
 }
 
 /// Reads the column-major `n x n` array `b_cm` in the order fuse2d's
-/// pack does: strips of [`strip`]'s rows walked down panels of its
+/// pack does: strips of [`strip_shape`]'s rows walked down panels of its
 /// columns, each column's run of the strip read in turn. With
 /// `also`, each run is followed by as many elements of `also`, read in
 /// order: the two read patterns of the mixed path in one loop.
 fn column_runs(b_cm: &[f64], n: usize, also: Option<&[f64]>) -> f64 {
-    let (strip_rows, width) = strip();
+    let (strip_rows, width) = strip_shape();
     // Two sums across all runs, one for the runs' first lines and one for
     // their last elements; see `touch_lines`.
     let mut sums = (0.0, 0.0);
@@ -205,7 +205,7 @@ fn run(n: usize, copies: usize) {
     let cache = CacheInfo::get();
     // An L1 buffer a quarter of L1; the L2 one as large as one packed strip.
     let mut l1_buf = vec![0.0; (cache.l1 / 4 / 8).max(64)];
-    let (strip_rows, strip_cols) = strip();
+    let (strip_rows, strip_cols) = strip_shape();
     let mut l2_buf = vec![0.0; strip_rows * strip_cols];
     let l2_len = l2_buf.len();
     // What the compute phase reads in place of `b`: a packed strip.
