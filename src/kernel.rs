@@ -433,7 +433,7 @@ mod tests {
         assert!(!rows_apart::<f32>(4127, 4000));
         assert!(rows_apart::<f32>(4128, 4000));
         assert!(rows_apart::<f64>(-2000, 2000));
-        // A broadcast column's rows (stride 0) lie on each other.
+        // A broadcast row (row stride 0) lies on itself.
         assert!(!rows_apart::<f64>(0, 2000));
     }
 }

@@ -69,8 +69,7 @@ impl Drop for Scratch {
 /// column-major, 4000x4000 f64, one thread, medians of 9 in one process,
 /// all row-major 9.9-10.4 ms) with strips of L2/4: 32 rows 17.9-18.5 ms,
 /// 64 16.7-16.9, 128 19.7; in a slower minute 48 rows 19.9, 64 19.3, 96
-/// 20.8. On an Intel
-/// Xeon with L2/16 strips, 32 rows had beaten 64 and 16 (against
+/// 20.8. On an Intel Xeon with L2/16 strips, 32 rows had beaten 64 and 16 (against
 /// all-row-major in the same run, 1000/2000/4000 squared: 16 rows
 /// 0.71/0.74/0.58, 32 rows 0.74/0.78/0.56, 64 rows 0.73/0.71/0.54).
 pub(crate) const PACK_ROWS: usize = 64;

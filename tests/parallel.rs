@@ -274,9 +274,8 @@ expr!(Mix4 = |w, x, y, z| (w - x) * y + z / w);
 /// for in software, at addresses past the panel too. Bitwise the reference
 /// on every ISA, for one and three threads, both schedules, normal and
 /// streaming stores and several tile sizes, nothing written outside the
-/// output; 13 or 14 tiles for 208
-/// rows at the tile size of `transposed_output_in_panels` show the panels
-/// ran.
+/// output; 13 or 14 tiles for 208 rows at the tile size of
+/// `transposed_output_in_panels` show the panels ran.
 #[test]
 fn turned_panels_with_three_and_four_inputs() {
     fn check_n<T: Bits, E: Expr<T, N>, const N: usize>(
