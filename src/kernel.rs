@@ -66,14 +66,8 @@ where
             // elements inside its borrow (block invariants, unit inner stride).
             unsafe {
                 if streaming && apart_any {
-                    let next: [*const T; N] = array::from_fn(|k| {
-                        if apart[k] {
-                            ins[k].wrapping_offset(b.in_rs[k])
-                        } else {
-                            core::ptr::null()
-                        }
-                    });
-                    row_streaming::<T, V, A, E, N, _>(e, ins, out, b.cols, NextRows(next));
+                    let next = NextRows::after(ins, b.in_rs, apart);
+                    row_streaming::<T, V, A, E, N, _>(e, ins, out, b.cols, next);
                 } else if streaming {
                     row_streaming::<T, V, A, E, N, _>(e, ins, out, b.cols, Lead::of(ins[0]));
                 } else {
@@ -190,6 +184,20 @@ impl<T: Copy> Ahead for Lead<T> {
 #[derive(Clone, Copy)]
 struct NextRows<T, const N: usize>([*const T; N]);
 
+impl<T, const N: usize> NextRows<T, N> {
+    /// The rows `rs` elements after `rows`, of the inputs `ask` names.
+    #[inline(always)]
+    fn after(rows: [*const T; N], rs: [isize; N], ask: [bool; N]) -> Self {
+        NextRows(array::from_fn(|k| {
+            if ask[k] {
+                rows[k].wrapping_offset(rs[k])
+            } else {
+                core::ptr::null()
+            }
+        }))
+    }
+}
+
 impl<T: Copy, const N: usize> Ahead for NextRows<T, N> {
     #[inline(always)]
     fn line(self, i: usize) {
@@ -275,13 +283,7 @@ unsafe fn packed_tile<T, V, A, E, const N: usize>(
         // a run of the strip's width far from this one, which the hardware
         // prefetchers would only pick up once it is missed (the row after
         // the strip's last is the next strip's first in a band).
-        let ahead: [*const T; N] = array::from_fn(|k| {
-            if t.in_cs[k] == 1 {
-                ins[k].wrapping_offset((i + 1) * in_rs[k])
-            } else {
-                core::ptr::null()
-            }
-        });
+        let ahead = NextRows::after(row, in_rs, t.in_cs.map(|cs| cs == 1));
         // SAFETY: each input row now has `cols` contiguous readable elements
         // (packed, or unit stride already); the output row is written either
         // directly (unit stride; with streaming stores only when `streaming`,
@@ -290,7 +292,7 @@ unsafe fn packed_tile<T, V, A, E, const N: usize>(
         // the tile.
         unsafe {
             if t.out_cs == 1 && streaming {
-                row_streaming::<T, V, A, E, N, _>(e, row, out, t.cols, NextRows(ahead));
+                row_streaming::<T, V, A, E, N, _>(e, row, out, t.cols, ahead);
             } else if t.out_cs == 1 {
                 row_contiguous::<T, V, E, N>(e, row, out, t.cols);
             } else {
