@@ -330,6 +330,42 @@ fn turned_panels_with_three_and_four_inputs() {
     run::<f32>(&mut || rng.normal() as f32);
 }
 
+/// Turned panels whose first input starts at each element offset of a
+/// cache line: the bands of rows start where its runs lie inside one line,
+/// and one more band at the top and the bottom each overlaps its
+/// neighbour. Row counts below, at and around a band's height (up to 16,
+/// `f32` with AVX-512), every ISA, both store modes, one and two threads:
+/// bitwise the reference, nothing written outside the output (48 output
+/// rows are whole lines apart, so the panels run).
+#[test]
+fn turned_bands_at_every_input_offset() {
+    fn run<T: Bits>(fill: &mut impl FnMut() -> T) {
+        let line = 64 / core::mem::size_of::<T>();
+        for cols in [1, 2, 7, 8, 9, 15, 16, 17, 23, 31, 33, 40] {
+            let b = Operand::new(Layout::Offset(3), 48, cols, &mut *fill);
+            for offset in 0..line {
+                let a = Operand::new(Layout::Offset(offset), 48, cols, &mut *fill);
+                for &isa in Isa::supported() {
+                    for threads in [1, 2] {
+                        for store in [StoreMode::Normal, StoreMode::Streaming] {
+                            let cfg = Config::new()
+                                .isa(isa)
+                                .threads(threads)
+                                .store(store)
+                                .serial_threshold(0);
+                            check(&cfg, &a, &b, Layout::ColMajor, "bands");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut rng = Rng::new(45);
+    run::<f64>(&mut || rng.mixed());
+    let mut rng = Rng::new(46);
+    run::<f32>(&mut || rng.mixed() as f32);
+}
+
 /// Runs `cfg` with the output starting at each element offset of a cache
 /// line (`out_at(offset)`): bitwise the reference, nothing written outside,
 /// and more than `min_tiles` tiles run.
