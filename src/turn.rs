@@ -102,8 +102,7 @@ pub(crate) unsafe fn turned_block<T, V, A, E, const N: usize>(
     let size = core::mem::size_of::<T>();
     let line = 64 / size;
     let side = side::<T, A>();
-    // Rows per step: the transpose's side, and at least one vector.
-    let h = if side == 0 { line } else { side.max(V::LANES) };
+    let h = step_rows::<T, V, A>();
     debug_assert!(h <= line && h.is_multiple_of(V::LANES) && h.is_multiple_of(side.max(1)));
     debug_assert!(side == 0 || h <= 8 * V::LANES);
     let (mut runs, mut lines) = (Step([0; 1024]), Step([0; 1024]));
@@ -152,7 +151,7 @@ pub(crate) unsafe fn turned_block<T, V, A, E, const N: usize>(
         // here), the columns are the body's whole lines; `runs` and `lines`
         // are the step's scratch; `streaming` comes with `A`'s instruction
         // set (this function's contract).
-        unsafe { band::<T, V, A, E, N>(e, t, i0, cols, h, (runs, lines), streaming, ask) };
+        unsafe { band::<T, V, A, E, N>(e, t, i0, cols, (runs, lines), streaming, ask) };
     }
     let body_rows = if banded { t.rows } else { 0 };
     // SAFETY: the three edges are disjoint parts of the tile, and with
@@ -172,19 +171,17 @@ pub(crate) unsafe fn turned_block<T, V, A, E, const N: usize>(
 /// stream asked for [`AHEAD`] rows further down first.
 ///
 /// # Safety
-/// Rows `i0..i0 + h` and columns `cols.0..cols.1` lie inside `t`, which
-/// upholds the block invariants and [`is_turned`]; `cols.1 - cols.0` is a
-/// multiple of the line; `h` is as [`turned_block`] sets it; the scratch
-/// pair is two [`Step`]s; with `streaming`, the CPU has `A`'s instruction
+/// Rows `i0..i0 + h` (`h` = [`step_rows`]) and columns `cols.0..cols.1`
+/// lie inside `t`, which upholds the block invariants and [`is_turned`];
+/// `cols.1 - cols.0` is a multiple of the line; the scratch pair is two
+/// [`Step`]s; with `streaming`, the CPU has `A`'s instruction
 /// set and `A::AVAILABLE`.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 unsafe fn band<T, V, A, E, const N: usize>(
     e: &E,
     t: &Block<T, N>,
     i0: usize,
     cols: (usize, usize),
-    h: usize,
     (runs, lines): (*mut T, *mut T),
     streaming: bool,
     ask: bool,
@@ -196,6 +193,7 @@ unsafe fn band<T, V, A, E, const N: usize>(
 {
     let line = 64 / core::mem::size_of::<T>();
     let side = side::<T, A>();
+    let h = step_rows::<T, V, A>();
     for j0 in (cols.0..cols.1).step_by(line) {
         if ask {
             for jj in 0..line {
@@ -236,6 +234,16 @@ unsafe fn band<T, V, A, E, const N: usize>(
                 }
             }
         }
+    }
+}
+
+/// Rows per step (a band's height): the transpose's side, and at least one
+/// vector; a line's worth where `A` has no transpose (edges only then).
+#[inline(always)]
+fn step_rows<T: Element, V: Vector<T>, A: Transpose>() -> usize {
+    match side::<T, A>() {
+        0 => 64 / core::mem::size_of::<T>(),
+        side => side.max(V::LANES),
     }
 }
 
