@@ -96,6 +96,26 @@ fn every_config(tiles: &[Option<usize>]) -> Vec<(Config, usize, StoreMode, Optio
     all
 }
 
+/// Every ISA, each of `threads`, normal and streaming stores, with no serial
+/// threshold: the configurations of the line-offset tests.
+fn isa_thread_store_configs(threads: &[usize]) -> Vec<Config> {
+    let mut all = Vec::new();
+    for &isa in Isa::supported() {
+        for &n in threads {
+            for store in [StoreMode::Normal, StoreMode::Streaming] {
+                all.push(
+                    Config::new()
+                        .isa(isa)
+                        .threads(n)
+                        .store(store)
+                        .serial_threshold(0),
+                );
+            }
+        }
+    }
+    all
+}
+
 /// Every ISA, every output layout, mixed input layouts, through threads and
 /// the streaming path: the layouts' tiling (packing) is exercised in parallel.
 #[test]
@@ -345,17 +365,8 @@ fn turned_bands_at_every_input_offset() {
             let b = Operand::new(Layout::Offset(3), 48, cols, &mut *fill);
             for offset in 0..line {
                 let a = Operand::new(Layout::Offset(offset), 48, cols, &mut *fill);
-                for &isa in Isa::supported() {
-                    for threads in [1, 2] {
-                        for store in [StoreMode::Normal, StoreMode::Streaming] {
-                            let cfg = Config::new()
-                                .isa(isa)
-                                .threads(threads)
-                                .store(store)
-                                .serial_threshold(0);
-                            check(&cfg, &a, &b, Layout::ColMajor, "bands");
-                        }
-                    }
+                for cfg in isa_thread_store_configs(&[1, 2]) {
+                    check(&cfg, &a, &b, Layout::ColMajor, "bands");
                 }
             }
         }
@@ -397,18 +408,9 @@ fn mixed_tiles_on_output_lines_at_every_offset() {
     let a32 = Operand::new(Layout::RowMajor, shape.0, shape.1, || rng.mixed() as f32);
     let b32 = Operand::new(Layout::ColMajor, shape.0, shape.1, || rng.mixed() as f32);
     let padded = |offset| Layout::Padded { pad: 4, offset };
-    for &isa in Isa::supported() {
-        for threads in [1, 2] {
-            for store in [StoreMode::Normal, StoreMode::Streaming] {
-                let cfg = Config::new()
-                    .isa(isa)
-                    .threads(threads)
-                    .store(store)
-                    .serial_threshold(0);
-                at_every_line_offset(&cfg, (&a, &b), padded, 2, "line-aligned tiles");
-                at_every_line_offset(&cfg, (&a32, &b32), padded, 1, "line-aligned tiles (f32)");
-            }
-        }
+    for cfg in isa_thread_store_configs(&[1, 2]) {
+        at_every_line_offset(&cfg, (&a, &b), padded, 2, "line-aligned tiles");
+        at_every_line_offset(&cfg, (&a32, &b32), padded, 1, "line-aligned tiles (f32)");
     }
 }
 
@@ -423,25 +425,16 @@ fn long_row_pieces_on_output_lines_at_every_offset() {
     let mut rng = Rng::new(18);
     let a32 = Operand::new(Layout::RowMajor, shape.0, shape.1, || rng.mixed() as f32);
     let b32 = Operand::new(Layout::Offset(5), shape.0, shape.1, || rng.mixed() as f32);
-    for &isa in Isa::supported() {
-        for threads in [1, 2, 3] {
-            for store in [StoreMode::Normal, StoreMode::Streaming] {
-                let cfg = Config::new()
-                    .isa(isa)
-                    .threads(threads)
-                    .store(store)
-                    .tile_elems(1000)
-                    .serial_threshold(0);
-                at_every_line_offset(&cfg, (&a, &b), Layout::Offset, 40, "long-row pieces");
-                at_every_line_offset(
-                    &cfg,
-                    (&a32, &b32),
-                    Layout::Offset,
-                    40,
-                    "long-row pieces (f32)",
-                );
-            }
-        }
+    for cfg in isa_thread_store_configs(&[1, 2, 3]) {
+        let cfg = cfg.tile_elems(1000);
+        at_every_line_offset(&cfg, (&a, &b), Layout::Offset, 40, "long-row pieces");
+        at_every_line_offset(
+            &cfg,
+            (&a32, &b32),
+            Layout::Offset,
+            40,
+            "long-row pieces (f32)",
+        );
     }
 }
 
