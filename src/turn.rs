@@ -118,9 +118,10 @@ pub(crate) unsafe fn turned_block<T, V, A, E, const N: usize>(
     // lie inside one line each (`top`), not across two halves of two
     // lines: with rows a power of two apart, those halves crowd into a few
     // cache sets. One thread, AVX-512, f64, in cache (the `pinc` probe,
-    // 2026-11-29, medians, turned / all row-major): 256x256 0.37 -> 0.48,
-    // 512x512 0.24 -> 0.36, 1024x1024 0.29-0.37 -> 0.45, 2048x2048
-    // 0.37-0.43 -> 0.58, 1000x1000 0.52-0.55 -> 0.53-0.63. The rows before
+    // 2026-11-29, medians, turned / all row-major): 256x256 0.37-0.38 ->
+    // 0.43-0.48, 512x512 0.24 -> 0.34-0.36, 1024x1024 0.29-0.37 ->
+    // 0.43-0.47, 2048x2048 0.37-0.43 -> 0.48-0.58, 1000x1000 0.52-0.55 ->
+    // 0.53-0.63 (docs/performance.md, "Bands on lines"). The rows before
     // `top` and after the last whole band are covered by one more band
     // each, overlapping its neighbour (those rows are computed and stored
     // twice, with the same bits), not by an `edge` at each end: a 4000x4000
