@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use rayon::ThreadPool;
 
 use crate::cache::CacheInfo;
+use crate::cross;
 use crate::error::Error;
 use crate::expr::{Expr, Flagship};
 use crate::isa::Isa;
@@ -229,13 +230,6 @@ impl Config {
                 streaming: false,
             });
         }
-        let shape = if block.unit_inner() || block.rows == 1 {
-            TileShape::Streaming
-        } else if turn::is_turned(&block) {
-            TileShape::Turned
-        } else {
-            TileShape::Mixed
-        };
         let out_bytes = block.len().saturating_mul(core::mem::size_of::<T>());
         let stream_threshold = self.stream_threshold.unwrap_or_else(|| {
             let c = CacheInfo::get();
@@ -250,6 +244,15 @@ impl Config {
                 StoreMode::Streaming => true,
                 StoreMode::Auto => out_bytes >= stream_threshold,
             };
+        let shape = if block.unit_inner() || block.rows == 1 {
+            TileShape::Streaming
+        } else if turn::is_turned(&block) {
+            TileShape::Turned
+        } else if cross::streams(&block, streaming) {
+            TileShape::Crossed
+        } else {
+            TileShape::Mixed
+        };
         let tile = self
             .tile_elems
             .unwrap_or_else(|| default_tile_elems(&block, shape));

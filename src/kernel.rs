@@ -36,7 +36,7 @@ pub(crate) trait Stream {
 
 /// One cache line, aligned: what a streaming row computes before storing it.
 #[repr(C, align(64))]
-struct LineBuf([u8; 64]);
+pub(crate) struct LineBuf(pub [u8; 64]);
 
 /// Runs `e` over every element of `b`, with streaming stores for the row
 /// bodies when `streaming` is set and the instruction set has them.

@@ -130,6 +130,7 @@ mod approx_eq;
 mod arch;
 mod cache;
 mod config;
+mod cross;
 mod error;
 mod expr;
 mod isa;

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use crate::arch;
 use crate::cache::CacheInfo;
+use crate::cross;
 use crate::expr::Expr;
 use crate::isa::Isa;
 use crate::pack::{PACK_ROWS, Pack};
@@ -46,6 +47,11 @@ pub(crate) enum Shape {
     /// row-major output): strips of `PACK_ROWS` rows, packed in L2 by the
     /// kernel, so the strided operand is read in runs and the others in rows.
     Mixed,
+    /// The output along its rows, some input contiguous down the columns,
+    /// every other along the rows (`cross`): tiles of `cross::ROWS` rows,
+    /// as wide as the block by default, so that the crossing columns are
+    /// long runs and the other inputs' rows move on a line at a time.
+    Crossed,
     /// Every input runs down the columns, the output along its rows (a
     /// transposed output, `turn`): panels of a few columns, as tall as the
     /// tile size allows, so each input's columns are long runs the hardware
@@ -90,6 +96,13 @@ pub(crate) fn default_tile_elems<T, const N: usize>(b: &Block<T, N>, shape: Shap
     match shape {
         Shape::Streaming => (c.l2 / 2 / per_elem).max(4096),
         Shape::Mixed => Pack::tile_elems(b),
+        // At most `cross::ROWS` rows as wide as the block, and at least two
+        // tiles, so that a block of fewer rows can still run on two threads
+        // (or more: `Grid::for_threads` shares the rows out again).
+        Shape::Crossed => cross::ROWS
+            .min(b.rows.div_ceil(2))
+            .saturating_mul(b.cols)
+            .max(1),
         // Nothing is reused from one step of a panel to the next: the
         // height only sets the grain of the threads' work (4000x4000, 16
         // columns, one thread, by hand: panels of 2000 rows 3-4% slower
@@ -145,6 +158,14 @@ impl Grid {
                 let rows = PACK_ROWS.min(tile_elems).min(b.rows);
                 (rows, (tile_elems / rows).clamp(1, b.cols))
             }
+            // Whole rows, as many as the tile size holds (by default up to
+            // `cross::ROWS`); for tile sizes below a row, pieces of rows
+            // in tiles of up to `cross::ROWS` rows (tests force these).
+            Shape::Crossed if tile_elems >= b.cols => ((tile_elems / b.cols).min(b.rows), b.cols),
+            Shape::Crossed => {
+                let rows = cross::ROWS.min(tile_elems).min(b.rows);
+                (rows, (tile_elems / rows).clamp(1, b.cols))
+            }
             // Panels of `turn::panel_cols` columns (fewer for small tile
             // sizes; wider, in whole lines, when the rows are too few for a
             // panel to hold 4096 elements), as tall as the tile size allows.
@@ -197,7 +218,9 @@ impl Grid {
             // that run in parallel there are tens of panels or more.
             Shape::Turned => return self,
             Shape::Mixed => return self.banded(threads),
-            Shape::Streaming => {}
+            // Pieces of rows keep their size; whole rows are shared out.
+            Shape::Crossed if self.cols_per < b.cols => return self,
+            Shape::Crossed | Shape::Streaming => {}
         }
         if self.cols_per >= b.cols {
             // Runs of whole rows, shared out evenly (`tile`).

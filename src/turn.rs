@@ -250,7 +250,7 @@ fn step_rows<T: Element, V: Vector<T>, A: Transpose>() -> usize {
 
 /// Where row `i`, column `j` of each input of `t` is (computed only).
 #[inline(always)]
-fn at<T, const N: usize>(t: &Block<T, N>, i: usize, j: usize) -> [*const T; N] {
+pub(crate) fn at<T, const N: usize>(t: &Block<T, N>, i: usize, j: usize) -> [*const T; N] {
     core::array::from_fn(|k| {
         t.ins[k]
             .wrapping_offset(i as isize * t.in_rs[k])
@@ -268,8 +268,12 @@ fn at<T, const N: usize>(t: &Block<T, N>, i: usize, j: usize) -> [*const T; N] {
 /// `ins[k][..h]` readable, `out[..h]` writable; `h` is a multiple of
 /// `V::LANES` and at most `8 * V::LANES`.
 #[inline(always)]
-unsafe fn step_run<T, V, E, const N: usize>(e: &E, ins: [*const T; N], out: *mut T, h: usize)
-where
+pub(crate) unsafe fn step_run<T, V, E, const N: usize>(
+    e: &E,
+    ins: [*const T; N],
+    out: *mut T,
+    h: usize,
+) where
     T: Element,
     V: Vector<T>,
     E: Expr<T, N>,

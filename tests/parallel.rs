@@ -399,19 +399,85 @@ fn at_every_line_offset<T: Bits>(
 /// Mixed tiles whose boundaries the grid moves onto the output's cache
 /// lines: output rows a whole number of lines apart (1100 + 4 columns),
 /// starting at each element offset of a line, wider than two packed strips;
-/// default tiles, one and two threads, both store modes, f64 and f32.
+/// default tiles, one and two threads, both store modes, f64 and f32. `b`
+/// runs backwards down its columns, so it is packed with streaming stores
+/// too (a column-major `b` would be crossed then: see
+/// `crossed_steps_at_every_output_offset`).
 #[test]
 fn mixed_tiles_on_output_lines_at_every_offset() {
     let shape = (70, 1100);
-    let (a, b) = operands(shape, Layout::RowMajor, Layout::ColMajor, 13);
+    let packed = Layout::NegColMajor { pad: 0 };
+    let (a, b) = operands(shape, Layout::RowMajor, packed, 13);
     let mut rng = Rng::new(14);
     let a32 = Operand::new(Layout::RowMajor, shape.0, shape.1, || rng.mixed() as f32);
-    let b32 = Operand::new(Layout::ColMajor, shape.0, shape.1, || rng.mixed() as f32);
+    let b32 = Operand::new(packed, shape.0, shape.1, || rng.mixed() as f32);
     let padded = |offset| Layout::Padded { pad: 4, offset };
     for cfg in isa_thread_store_configs(&[1, 2]) {
         at_every_line_offset(&cfg, (&a, &b), padded, 2, "line-aligned tiles");
         at_every_line_offset(&cfg, (&a32, &b32), padded, 1, "line-aligned tiles (f32)");
     }
+}
+
+/// Crossed blocks (a row-major output, some input column-major, `cross` in
+/// the crate), which run where the output streams: row counts below, at
+/// and around a step's height (a line: 8 rows of f64, 16 of f32), column
+/// counts around the line, the output at every element offset of a line
+/// with its rows a whole number of lines apart or not, `a` or `b` or both
+/// crossing, default and small tiles, every ISA, one and two threads:
+/// bitwise the reference, nothing written outside the output. On one
+/// thread with default tiles the grid has two tiles (the packed strips of
+/// the other mixed layouts and turned panels: one), which shows the
+/// crossed path ran.
+#[test]
+fn crossed_steps_at_every_output_offset() {
+    fn run<T: Bits>(fill: &mut impl FnMut() -> T) {
+        let line = 64 / core::mem::size_of::<T>();
+        let shapes = [
+            (2, 5),
+            (7, 9),
+            (8, 8),
+            (9, 17),
+            (17, 40),
+            (33, 23),
+            (40, 67),
+        ];
+        for (rows, cols) in shapes {
+            let row = Operand::new(Layout::RowMajor, rows, cols, &mut *fill);
+            let col = Operand::new(Layout::ColMajor, rows, cols, &mut *fill);
+            let padded = Operand::new(Layout::ColPadded { pad: 3 }, rows, cols, &mut *fill);
+            // Both inputs crossing into output rows whole lines apart is a
+            // turned block (`transposed_output_in_panels`), not crossed.
+            for (a, b, both) in [
+                (&row, &col, false),
+                (&col, &row, false),
+                (&col, &padded, true),
+            ] {
+                for offset in 0..line {
+                    let whole = line - cols % line;
+                    for pad in [whole, 1] {
+                        let out = Layout::Padded { pad, offset };
+                        for cfg in isa_thread_store_configs(&[1, 2]) {
+                            for tile in [None, Some(64)] {
+                                let cfg = match tile {
+                                    Some(t) => cfg.clone().tile_elems(t),
+                                    None => cfg.clone(),
+                                };
+                                let r = check(&cfg, a, b, out, "crossed");
+                                let turned = both && pad == whole;
+                                if r.streaming && r.threads == 1 && tile.is_none() && !turned {
+                                    assert_eq!(r.tiles, 2, "{rows}x{cols}: {cfg:?}: {r:?}");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut rng = Rng::new(47);
+    run::<f64>(&mut || rng.mixed());
+    let mut rng = Rng::new(48);
+    run::<f32>(&mut || rng.mixed() as f32);
 }
 
 /// Contiguous operands become one long row, cut into pieces that the grid

@@ -13,6 +13,8 @@ mod aarch64;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
+#[cfg(target_arch = "x86_64")]
+use crate::cross;
 use crate::expr::Expr;
 use crate::isa::Isa;
 use crate::kernel::{Stream, run_block};
@@ -33,11 +35,21 @@ pub(crate) unsafe fn run<T: Element, E: Expr<T, N>, const N: usize>(
     streaming: bool,
 ) {
     debug_assert!(isa.is_supported());
+    // A crossed block that streams has functions of its own (x86_64 only:
+    // nothing else streams).
+    #[cfg(target_arch = "x86_64")]
+    let crossed = cross::streams(b, streaming);
     // SAFETY: in every arm, the caller upholds the block invariants, and
     // `isa` is supported by this CPU, so the arm's target features are
-    // present.
+    // present; the crossed arms only for a crossed block.
     unsafe {
         match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 if crossed => x86_64::avx512_crossed(e, b),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 if crossed => x86_64::avx2_crossed(e, b),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Sse2 if crossed => x86_64::sse2_crossed(e, b),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => x86_64::avx512(e, b, streaming),
             #[cfg(target_arch = "x86_64")]

@@ -1,0 +1,318 @@
+//! A crossed block: the output along its rows, some input down its columns
+//! (a column-major `b` with a row-major `a` and output, say), every other
+//! input along the rows.
+//!
+//! Instead of packing strips of the crossing inputs into an L2 buffer
+//! first (`pack`), the block is computed in steps of a line's worth of
+//! columns by as many rows, column lines outer and steps down the tile's
+//! rows inner: each crossing input's piece of a step is transposed in
+//! registers (`pack::Transpose`), each row of the step computed from it and
+//! from the other inputs read in place, and each output line stored whole,
+//! streamed when asked for. Down a tile's rows, the crossing columns of a
+//! column line are a few long runs the hardware prefetchers follow; each
+//! row of the other inputs moves on by one line per column line, and is
+//! asked for in software two lines ahead.
+//!
+//! Measured on AMD Zen 4 (docs/performance.md, "Crossed tiles"): 4000x4000
+//! f64, `b` column-major, one thread, by hand (AVX-512, tiles of 1024 rows
+//! as wide as the matrix) 12.9-14.8 ms against 17.2-18.5 for the packed
+//! strips and 9.7-10.9 all row-major.
+
+// The kernel runs only where outputs stream (the x86_64 instruction sets);
+// elsewhere only the layout test is used.
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+
+use crate::expr::Expr;
+use crate::kernel::{LineBuf, Stream, row_contiguous};
+use crate::pack::{Transpose, prefetch, side, transpose};
+use crate::plan::Block;
+use crate::simd::{Element, Vector};
+use crate::turn::{at, is_turned, step_run};
+
+/// Rows of a crossed block's tiles (as wide as the block by default): the
+/// crossing columns are read in runs of this many elements, and the other
+/// inputs' rows are this many streams the software asks for.
+pub(crate) const ROWS: usize = 1024;
+
+/// True when `b` is crossed: the output along its rows, every input either
+/// along the rows or contiguous down the columns, and some input down the
+/// columns only.
+pub(crate) fn is_crossed<T, const N: usize>(b: &Block<T, N>) -> bool {
+    b.out_cs == 1
+        && b.in_cs
+            .iter()
+            .zip(&b.in_rs)
+            .all(|(&cs, &rs)| cs == 1 || rs == 1)
+        && b.in_cs.iter().any(|&cs| cs != 1)
+}
+
+/// True when `b` runs as a crossed block: crossed and not turned (every
+/// input crossing into output rows whole lines apart: `turn`), and its
+/// output streamed (which only the x86_64 instruction sets do, each with a
+/// transpose). In cache the packed strips are faster: 256x256 f64 on one
+/// thread, AVX-512, 33 us packed against 49 crossed (the `pinc` probe,
+/// medians of 9). A turned block run crossed (both inputs transposed) was
+/// slower at 4000x4000 (one thread: 17.7-17.9 ms against 13.5-13.7).
+pub(crate) fn streams<T, const N: usize>(b: &Block<T, N>, streaming: bool) -> bool {
+    streaming && is_crossed(b) && !is_turned(b)
+}
+
+/// One step's piece of one crossing input, transposed: a line's worth of
+/// rows of a line (up to 1 KiB), line-aligned.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Piece([u8; 1024]);
+
+/// Runs `e` over the crossed block `t` (see the module docs).
+///
+/// # Safety
+/// `t` upholds the block invariants and [`is_crossed`], and `A` has a
+/// transpose for `T` (`side::<T, A>() > 0`); with `streaming`, the CPU has
+/// `A`'s instruction set and `A::AVAILABLE`.
+#[inline(always)]
+pub(crate) unsafe fn crossed_block<T, V, A, E, const N: usize>(
+    e: &E,
+    t: &Block<T, N>,
+    streaming: bool,
+) where
+    T: Element,
+    V: Vector<T>,
+    A: Stream + Transpose,
+    E: Expr<T, N>,
+{
+    let mask = (0..N)
+        .filter(|&k| t.in_cs[k] != 1)
+        .fold(0, |m, k| m | 1 << k);
+    // Which inputs cross is known at compile time inside each arm: the
+    // rows then take the transposed pieces from registers, not through
+    // memory, which a choice made per row forced (a probe that did the
+    // same with one input crossing: 4000x4000, one thread, 13.0-13.3 ms
+    // in registers, 16.5-17.6 through the stack).
+    macro_rules! masks {
+        ($($m:literal)*) => {
+            match mask {
+                // SAFETY: forwarded; `M` is the mask of `t`'s crossing
+                // inputs.
+                $($m => unsafe { crossed_tile::<T, V, A, E, N, $m>(e, t, streaming) },)*
+                _ => unreachable!("a crossed block has one to four inputs, some crossing"),
+            }
+        };
+    }
+    masks!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+}
+
+/// Whether input `k` crosses, in the mask `M`.
+const fn crosses(m: u32, k: usize) -> bool {
+    (m >> k) & 1 == 1
+}
+
+/// [`crossed_block`] for the inputs in the mask `M` crossing (`in_cs !=
+/// 1`, `in_rs == 1`), the others along the rows.
+///
+/// # Safety
+/// As [`crossed_block`], and `M` is the mask of `t`'s crossing inputs.
+#[inline(always)]
+unsafe fn crossed_tile<T, V, A, E, const N: usize, const M: u32>(
+    e: &E,
+    t: &Block<T, N>,
+    streaming: bool,
+) where
+    T: Element,
+    V: Vector<T>,
+    A: Stream + Transpose,
+    E: Expr<T, N>,
+{
+    if M >> N != 0 {
+        // No such inputs: not instantiated for a real block (the caller
+        // passes `t`'s mask), so nothing is compiled for it.
+        return;
+    }
+    let size = core::mem::size_of::<T>();
+    let line = 64 / size;
+    debug_assert!(side::<T, A>() > 0 && line.is_multiple_of(side::<T, A>()));
+    let mut pieces = [Piece([0; 1024]); N];
+    let bufs: [*mut T; N] = core::array::from_fn(|k| pieces[k].0.as_mut_ptr().cast::<T>());
+    // The columns before the first output line boundary of row 0, and the
+    // whole lines after them; with the rows' offsets all alike (the usual
+    // case) every step's output lines then start on a line.
+    let head = (((64 - t.out as usize % 64) % 64) / size).min(t.cols);
+    let body_end = head + (t.cols - head) / line * line;
+    let body_rows = t.rows / line * line;
+    for j0 in (head..body_end).step_by(line) {
+        for i0 in (0..body_rows).step_by(line) {
+            // SAFETY: rows `i0..i0 + line` and columns `j0..j0 + line` are
+            // inside the tile; each buffer holds a line's worth of rows of
+            // a line; `streaming` as this function's contract.
+            unsafe { step::<T, V, A, E, N, M>(e, t, (i0, j0), streaming) };
+        }
+    }
+    // SAFETY: the three edges are disjoint parts of the tile, and with the
+    // steps above cover it: the head and tail columns of the steps' rows,
+    // then every column of the rows below them; the buffers hold a line.
+    unsafe {
+        edge::<T, V, E, N>(e, t, (0, body_rows), (0, head), bufs);
+        edge::<T, V, E, N>(e, t, (0, body_rows), (body_end, t.cols), bufs);
+        edge::<T, V, E, N>(e, t, (body_rows, t.rows), (0, t.cols), bufs);
+    }
+}
+
+/// The step of a line's worth of rows from `i0` and a line of columns from
+/// `j0`: every crossing input's piece transposed in registers into its
+/// buffer, then each row computed and its output line stored whole.
+///
+/// # Safety
+/// The step lies inside `t`, a crossed block for which `A` has a transpose;
+/// `bufs[k]` is writable for a line's worth of rows of a line for each
+/// crossing input; with `streaming`, as [`crossed_block`].
+#[inline(always)]
+unsafe fn step<T, V, A, E, const N: usize, const M: u32>(
+    e: &E,
+    t: &Block<T, N>,
+    (i0, j0): (usize, usize),
+    streaming: bool,
+) where
+    T: Element,
+    V: Vector<T>,
+    A: Stream + Transpose,
+    E: Expr<T, N>,
+{
+    let line = 64 / core::mem::size_of::<T>();
+    let side = side::<T, A>();
+    // The step's own pieces, not the tile's: their addresses go nowhere
+    // else, so the compiler keeps them in registers.
+    let mut pieces = [Piece([0; 1024]); N];
+    let bufs: [*mut T; N] = core::array::from_fn(|k| pieces[k].0.as_mut_ptr().cast::<T>());
+    for (k, &buf) in bufs.iter().enumerate() {
+        if !crosses(M, k) {
+            continue;
+        }
+        // Plain ranges, not `step_by`: LLVM unrolls these, and the pieces
+        // then stay in registers to the rows below.
+        for jb in 0..line / side {
+            for ib in 0..line / side {
+                let (jb, ib) = (jb * side, ib * side);
+                // SAFETY: the `side x side` block at rows `i0 + ib..`,
+                // columns `j0 + jb..` is inside the step; input `k` runs
+                // down the columns (`in_rs == 1`), so each of its columns
+                // is contiguous there, `in_cs` apart; it lands transposed
+                // at row `ib`, column `jb` of the buffer.
+                unsafe {
+                    transpose::<T, A>(
+                        buf.add(ib * line + jb),
+                        line,
+                        at(t, i0 + ib, j0 + jb)[k],
+                        t.in_cs[k],
+                    )
+                };
+            }
+        }
+    }
+    let ask = streaming;
+    for ii in 0..line {
+        let row: [*const T; N] = core::array::from_fn(|k| {
+            if !crosses(M, k) {
+                at(t, i0 + ii, j0)[k]
+            } else {
+                bufs[k].wrapping_add(ii * line).cast_const()
+            }
+        });
+        if ask {
+            for (k, &p) in row.iter().enumerate() {
+                if !crosses(M, k) {
+                    // Two lines ahead in the row: its next step comes a
+                    // tile's height of rows later. A hint: the address may
+                    // lie past the tile.
+                    prefetch(p.wrapping_add(2 * line));
+                }
+            }
+        }
+        let out = t
+            .out
+            .wrapping_offset((i0 + ii) as isize * t.out_rs)
+            .wrapping_add(j0);
+        // SAFETY: each input's row piece is a line of readable elements (in
+        // place along its row, or the buffer's row), the output's line
+        // writable, inside the tile; the streaming copy only of a whole,
+        // aligned line, with the instruction set (the contract).
+        unsafe {
+            if streaming && (out as usize).is_multiple_of(64) {
+                let mut tmp = LineBuf([0; 64]);
+                let tmp = tmp.0.as_mut_ptr().cast::<T>();
+                line_of::<T, V, E, N>(e, row, tmp);
+                A::copy_line(out.cast::<u8>(), tmp.cast_const().cast::<u8>());
+            } else {
+                line_of::<T, V, E, N>(e, row, out);
+            }
+        }
+    }
+}
+
+/// Computes a line's worth of elements at `ins` into `out`, in runs short
+/// enough that the compiler fuses each into vectors ([`step_run`]).
+///
+/// # Safety
+/// `ins[k][..line]` readable, `out[..line]` writable.
+#[inline(always)]
+unsafe fn line_of<T, V, E, const N: usize>(e: &E, ins: [*const T; N], out: *mut T)
+where
+    T: Element,
+    V: Vector<T>,
+    E: Expr<T, N>,
+{
+    let line = 64 / core::mem::size_of::<T>();
+    let run = line.min(8 * V::LANES);
+    for r in 0..line / run {
+        let at = r * run;
+        // SAFETY: `at + run <= line`: inside every row; `run` is a
+        // multiple of `V::LANES` (both powers of two) and at most `8 *
+        // V::LANES`.
+        unsafe { step_run::<T, V, E, N>(e, ins.map(|p| p.add(at)), out.add(at), run) };
+    }
+}
+
+/// Rows `rows.0..rows.1` of columns `cols.0..cols.1` of `t`, a row's piece
+/// of at most a line at a time: each crossing input's elements gathered
+/// into its buffer, then computed as one row of [`row_contiguous`] (which
+/// takes any length).
+///
+/// # Safety
+/// The ranges are inside the crossed block `t`; `bufs[k]` is writable for
+/// a line for each crossing input.
+#[inline(always)]
+unsafe fn edge<T, V, E, const N: usize>(
+    e: &E,
+    t: &Block<T, N>,
+    rows: (usize, usize),
+    cols: (usize, usize),
+    bufs: [*mut T; N],
+) where
+    T: Element,
+    V: Vector<T>,
+    E: Expr<T, N>,
+{
+    let line = 64 / core::mem::size_of::<T>();
+    for i in rows.0..rows.1 {
+        for j0 in (cols.0..cols.1).step_by(line) {
+            let w = line.min(cols.1 - j0);
+            let row: [*const T; N] = core::array::from_fn(|k| {
+                if t.in_cs[k] == 1 {
+                    return at(t, i, j0)[k];
+                }
+                for j in 0..w {
+                    // SAFETY: element `(i, j0 + j)` is inside the tile;
+                    // `j < w <= line`: inside the buffer.
+                    unsafe { *bufs[k].add(j) = *at(t, i, j0 + j)[k] };
+                }
+                bufs[k].cast_const()
+            });
+            let out = t
+                .out
+                .wrapping_offset(i as isize * t.out_rs)
+                .wrapping_add(j0);
+            // SAFETY: each input's piece is `w` readable elements (in place
+            // along its row, or the buffer), the output's `w` writable,
+            // inside the tile.
+            unsafe { row_contiguous::<T, V, E, N>(e, row, out, w) };
+        }
+    }
+}
