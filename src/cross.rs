@@ -7,16 +7,19 @@
 //! columns by as many rows, column lines outer and steps down the tile's
 //! rows inner: each crossing input's piece of a step is transposed in
 //! registers (`pack::Transpose`), each row of the step computed from it and
-//! from the other inputs read in place, and each output line stored whole,
-//! streamed when asked for. Down a tile's rows, the crossing columns of a
-//! column line are a few long runs the hardware prefetchers follow; each
-//! row of the other inputs moves on by one line per column line, and is
-//! asked for in software two lines ahead.
+//! from the other inputs read in place, and each output line streamed
+//! whole. Down a tile's rows, the crossing columns of a column line are a
+//! few long runs the hardware prefetchers follow; each row of the other
+//! inputs moves on by one line per column line, and is asked for in
+//! software a line ahead. Only outputs that stream take this path: in
+//! cache the packed strips are faster ([`streams`]).
 //!
 //! Measured on AMD Zen 4 (docs/performance.md, "Crossed tiles"): 4000x4000
 //! f64, `b` column-major, one thread, by hand (AVX-512, tiles of 1024 rows
 //! as wide as the matrix) 12.9-14.8 ms against 17.2-18.5 for the packed
-//! strips and 9.7-10.9 all row-major.
+//! strips and 9.7-10.9 all row-major; in the crate, `b` column-major /
+//! all row-major in `cargo bench --bench versus`, one thread, 0.54-0.59 ->
+//! 0.72-0.86 at 2000x2000 and 0.58-0.60 -> 0.72-0.76 at 4000x4000.
 
 // The kernel runs only where outputs stream (the x86_64 instruction sets);
 // elsewhere only the layout test is used.
@@ -63,18 +66,16 @@ pub(crate) fn streams<T, const N: usize>(b: &Block<T, N>, streaming: bool) -> bo
 #[repr(C, align(64))]
 struct Piece([u8; 1024]);
 
-/// Runs `e` over the crossed block `t` (see the module docs).
+/// Runs `e` over the crossed block `t` (see the module docs), its output
+/// lines streamed.
 ///
 /// # Safety
-/// `t` upholds the block invariants and [`is_crossed`], and `A` has a
-/// transpose for `T` (`side::<T, A>() > 0`); with `streaming`, the CPU has
-/// `A`'s instruction set and `A::AVAILABLE`.
+/// `t` upholds the block invariants and [`is_crossed`]; `A` has a transpose
+/// for `T` (`side::<T, A>() > 0`) and streaming stores (`A::AVAILABLE`),
+/// and the CPU has `A`'s instruction set.
 #[inline(always)]
-pub(crate) unsafe fn crossed_block<T, V, A, E, const N: usize>(
-    e: &E,
-    t: &Block<T, N>,
-    streaming: bool,
-) where
+pub(crate) unsafe fn crossed_block<T, V, A, E, const N: usize>(e: &E, t: &Block<T, N>)
+where
     T: Element,
     V: Vector<T>,
     A: Stream + Transpose,
@@ -93,7 +94,7 @@ pub(crate) unsafe fn crossed_block<T, V, A, E, const N: usize>(
             match mask {
                 // SAFETY: forwarded; `M` is the mask of `t`'s crossing
                 // inputs.
-                $($m => unsafe { crossed_tile::<T, V, A, E, N, $m>(e, t, streaming) },)*
+                $($m => unsafe { crossed_tile::<T, V, A, E, N, $m>(e, t) },)*
                 _ => unreachable!("a crossed block has one to four inputs, some crossing"),
             }
         };
@@ -112,11 +113,8 @@ const fn crosses(m: u32, k: usize) -> bool {
 /// # Safety
 /// As [`crossed_block`], and `M` is the mask of `t`'s crossing inputs.
 #[inline(always)]
-unsafe fn crossed_tile<T, V, A, E, const N: usize, const M: u32>(
-    e: &E,
-    t: &Block<T, N>,
-    streaming: bool,
-) where
+unsafe fn crossed_tile<T, V, A, E, const N: usize, const M: u32>(e: &E, t: &Block<T, N>)
+where
     T: Element,
     V: Vector<T>,
     A: Stream + Transpose,
@@ -137,18 +135,39 @@ unsafe fn crossed_tile<T, V, A, E, const N: usize, const M: u32>(
     // case) every step's output lines then start on a line.
     let head = (((64 - t.out as usize % 64) % 64) / size).min(t.cols);
     let body_end = head + (t.cols - head) / line * line;
-    let body_rows = t.rows / line * line;
+    // Steps of a line's worth of rows, which start where the first
+    // crossing input's column runs lie inside one line each (`top`); one
+    // more step at the top and at the bottom each covers the rows before
+    // `top` and after the last whole step, overlapping its neighbour
+    // (those rows computed and stored twice, with the same bits), as the
+    // bands of `turn` do.
+    let stepped = t.rows >= line;
+    let first_crossing = M.trailing_zeros() as usize;
+    let top = if stepped {
+        ((64 - t.ins[first_crossing] as usize % 64) % 64) / size % line
+    } else {
+        0
+    };
+    let first = usize::from(top == 0);
+    let end = if stepped {
+        1 + (t.rows - top).div_ceil(line)
+    } else {
+        0
+    };
+    let body_rows = if stepped { t.rows } else { 0 };
     for j0 in (head..body_end).step_by(line) {
-        for i0 in (0..body_rows).step_by(line) {
-            // SAFETY: rows `i0..i0 + line` and columns `j0..j0 + line` are
-            // inside the tile; each buffer holds a line's worth of rows of
-            // a line; `streaming` as this function's contract.
-            unsafe { step::<T, V, A, E, N, M>(e, t, (i0, j0), streaming) };
+        for k in first..end {
+            let i0 = (top + k * line).saturating_sub(line).min(t.rows - line);
+            // SAFETY: rows `i0..i0 + line` (`rows >= line` here) and
+            // columns `j0..j0 + line` are inside the tile; `A` as this
+            // function's contract.
+            unsafe { step::<T, V, A, E, N, M>(e, t, (i0, j0)) };
         }
     }
     // SAFETY: the three edges are disjoint parts of the tile, and with the
     // steps above cover it: the head and tail columns of the steps' rows,
-    // then every column of the rows below them; the buffers hold a line.
+    // then every column of the rows below them (all rows when there are
+    // fewer than a step's); the buffers hold a line.
     unsafe {
         edge::<T, V, E, N>(e, t, (0, body_rows), (0, head), bufs);
         edge::<T, V, E, N>(e, t, (0, body_rows), (body_end, t.cols), bufs);
@@ -157,19 +176,17 @@ unsafe fn crossed_tile<T, V, A, E, const N: usize, const M: u32>(
 }
 
 /// The step of a line's worth of rows from `i0` and a line of columns from
-/// `j0`: every crossing input's piece transposed in registers into its
-/// buffer, then each row computed and its output line stored whole.
+/// `j0`: every crossing input's piece transposed in registers, then each
+/// row computed and its output line stored whole (streamed where it starts
+/// on a line).
 ///
 /// # Safety
-/// The step lies inside `t`, a crossed block for which `A` has a transpose;
-/// `bufs[k]` is writable for a line's worth of rows of a line for each
-/// crossing input; with `streaming`, as [`crossed_block`].
+/// The step lies inside `t`; `t`, `A` and `M` as [`crossed_tile`].
 #[inline(always)]
 unsafe fn step<T, V, A, E, const N: usize, const M: u32>(
     e: &E,
     t: &Block<T, N>,
     (i0, j0): (usize, usize),
-    streaming: bool,
 ) where
     T: Element,
     V: Vector<T>,
@@ -207,7 +224,6 @@ unsafe fn step<T, V, A, E, const N: usize, const M: u32>(
             }
         }
     }
-    let ask = streaming;
     for ii in 0..line {
         let row: [*const T; N] = core::array::from_fn(|k| {
             if !crosses(M, k) {
@@ -216,14 +232,14 @@ unsafe fn step<T, V, A, E, const N: usize, const M: u32>(
                 bufs[k].wrapping_add(ii * line).cast_const()
             }
         });
-        if ask {
-            for (k, &p) in row.iter().enumerate() {
-                if !crosses(M, k) {
-                    // Two lines ahead in the row: its next step comes a
-                    // tile's height of rows later. A hint: the address may
-                    // lie past the tile.
-                    prefetch(p.wrapping_add(2 * line));
-                }
+        for (k, &p) in row.iter().enumerate() {
+            if !crosses(M, k) {
+                // The row's next line: its next step comes a tile's height
+                // of rows later. A hint: the address may lie past the
+                // tile. `versus`, `b` column-major / all row-major,
+                // 2000x2000 one thread, five pairs: one line ahead
+                // 0.72-0.86, two 0.66-0.78; four, two runs: 0.64.
+                prefetch(p.wrapping_add(line));
             }
         }
         let out = t
@@ -235,7 +251,7 @@ unsafe fn step<T, V, A, E, const N: usize, const M: u32>(
         // writable, inside the tile; the streaming copy only of a whole,
         // aligned line, with the instruction set (the contract).
         unsafe {
-            if streaming && (out as usize).is_multiple_of(64) {
+            if (out as usize).is_multiple_of(64) {
                 let mut tmp = LineBuf([0; 64]);
                 let tmp = tmp.0.as_mut_ptr().cast::<T>();
                 line_of::<T, V, E, N>(e, row, tmp);

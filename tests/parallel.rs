@@ -423,7 +423,8 @@ fn mixed_tiles_on_output_lines_at_every_offset() {
 /// and around a step's height (a line: 8 rows of f64, 16 of f32), column
 /// counts around the line, the output at every element offset of a line
 /// with its rows a whole number of lines apart or not, `a` or `b` or both
-/// crossing, default and small tiles, every ISA, one and two threads:
+/// crossing, the first crossing input's columns at every element offset of
+/// a line, default and small tiles, every ISA, one and two threads:
 /// bitwise the reference, nothing written outside the output. On one
 /// thread with default tiles the grid has two tiles (the packed strips of
 /// the other mixed layouts and turned panels: one), which shows the
@@ -445,6 +446,21 @@ fn crossed_steps_at_every_output_offset() {
             let row = Operand::new(Layout::RowMajor, rows, cols, &mut *fill);
             let col = Operand::new(Layout::ColMajor, rows, cols, &mut *fill);
             let padded = Operand::new(Layout::ColPadded { pad: 3 }, rows, cols, &mut *fill);
+            // Column runs at every offset in a line: the steps start where
+            // the first crossing input's runs lie inside lines.
+            let shifted: Vec<Operand<T>> = (1..line)
+                .map(|off| Operand::new(Layout::ColOffset(off), rows, cols, &mut *fill))
+                .collect();
+            for (off, b) in shifted.iter().enumerate() {
+                for cfg in isa_thread_store_configs(&[1, 2]) {
+                    let out = Layout::Padded {
+                        pad: line - cols % line,
+                        offset: off % 3,
+                    };
+                    check(&cfg, &row, b, out, "crossed, b off lines");
+                    check(&cfg, b, &padded, out, "crossed, a off lines");
+                }
+            }
             // Both inputs crossing into output rows whole lines apart is a
             // turned block (`transposed_output_in_panels`), not crossed.
             for (a, b, both) in [

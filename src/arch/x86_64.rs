@@ -63,7 +63,9 @@ pub(super) unsafe fn sse2<T: Element, E: Expr<T, N>, const N: usize>(
 
 /// The crossed blocks that stream (`cross::streams`), in functions of their
 /// own: inlined into the entry points above, their code changed how LLVM
-/// compiled the turned tiles there, which ran 7-15% slower on every ISA.
+/// compiled the turned tiles there, which ran slower (2000x2000 f64, one
+/// thread, the `pinc` probe, a column-major output / all row-major, two
+/// runs: AVX2 0.60-0.63 against 0.67-0.80 with the crossed code apart).
 ///
 /// # Safety
 /// As [`avx512`], and `b` is crossed.
@@ -74,7 +76,7 @@ pub(super) unsafe fn avx512_crossed<T: Element, E: Expr<T, N>, const N: usize>(
     b: &Block<T, N>,
 ) {
     // SAFETY: forwarded from this function's contract.
-    unsafe { crossed_block::<T, T, Avx512, E, N>(e, b, true) }
+    unsafe { crossed_block::<T, T, Avx512, E, N>(e, b) }
 }
 
 /// # Safety
@@ -86,7 +88,7 @@ pub(super) unsafe fn avx2_crossed<T: Element, E: Expr<T, N>, const N: usize>(
     b: &Block<T, N>,
 ) {
     // SAFETY: forwarded from this function's contract.
-    unsafe { crossed_block::<T, T, Avx2, E, N>(e, b, true) }
+    unsafe { crossed_block::<T, T, Avx2, E, N>(e, b) }
 }
 
 /// # Safety
@@ -97,7 +99,7 @@ pub(super) unsafe fn sse2_crossed<T: Element, E: Expr<T, N>, const N: usize>(
     b: &Block<T, N>,
 ) {
     // SAFETY: forwarded from this function's contract.
-    unsafe { crossed_block::<T, T::Wide, Sse2, E, N>(e, b, true) }
+    unsafe { crossed_block::<T, T::Wide, Sse2, E, N>(e, b) }
 }
 
 /// The primitives of each instruction set.

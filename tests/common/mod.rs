@@ -307,6 +307,9 @@ pub enum Layout {
     ColPadded { pad: usize },
     /// `from_slice` on `&vec[off..]`: row-major, starting off alignment.
     Offset(usize),
+    /// `from_slice_col_major` on `&vec[off..]`: column-major, starting off
+    /// alignment.
+    ColOffset(usize),
     /// `from_slice(..).reverse_rows()`.
     ReverseRows,
     /// `from_slice(..).reverse_cols()`.
@@ -398,7 +401,7 @@ impl Layout {
             | Layout::Transposed => rows * cols,
             Layout::Padded { pad, offset } => offset + rows * (cols + pad),
             Layout::ColPadded { pad } => cols * (rows + pad),
-            Layout::Offset(off) => off + rows * cols + off,
+            Layout::Offset(off) | Layout::ColOffset(off) => off + rows * cols + off,
             Layout::NegStrides { pad } => rows * (cols + pad) + 1,
             Layout::NegColMajor { pad } => cols * (rows + pad) + 1,
             Layout::Quadrant(q) => {
@@ -513,6 +516,9 @@ impl<T: Bits> Operand<T> {
                 ok(MatRef::from_strided(buf, (r, c), (1, stride(r + pad)), 0))
             }
             Layout::Offset(off) => ok(MatRef::from_slice(&buf[off..off + r * c], r, c)),
+            Layout::ColOffset(off) => {
+                ok(MatRef::from_slice_col_major(&buf[off..off + r * c], r, c))
+            }
             Layout::ReverseRows => ok(MatRef::from_slice(buf, r, c)).reverse_rows(),
             Layout::ReverseCols => ok(MatRef::from_slice(buf, r, c)).reverse_cols(),
             Layout::ReverseBoth => ok(MatRef::from_slice(buf, r, c))
@@ -563,6 +569,11 @@ impl<T: Bits> Operand<T> {
                 ok(MatMut::from_strided(buf, (r, c), (1, stride(r + pad)), 0))
             }
             Layout::Offset(off) => ok(MatMut::from_slice(&mut buf[off..off + r * c], r, c)),
+            Layout::ColOffset(off) => ok(MatMut::from_slice_col_major(
+                &mut buf[off..off + r * c],
+                r,
+                c,
+            )),
             Layout::ReverseRows => ok(MatMut::from_slice(buf, r, c)).reverse_rows(),
             Layout::ReverseCols => ok(MatMut::from_slice(buf, r, c)).reverse_cols(),
             Layout::ReverseBoth => ok(MatMut::from_slice(buf, r, c))
