@@ -11,15 +11,15 @@
 //! whole. Down a tile's rows, the crossing columns of a column line are a
 //! few long runs the hardware prefetchers follow; each row of the other
 //! inputs moves on by one line per column line, and is asked for in
-//! software a line ahead. Only outputs that stream take this path: in
+//! software a line past the step's piece. Only outputs that stream take this path: in
 //! cache the packed strips are faster ([`streams`]).
 //!
 //! Measured on AMD Zen 4 (docs/performance.md, "Crossed tiles"): 4000x4000
 //! f64, `b` column-major, one thread, by hand (AVX-512, tiles of 1024 rows
 //! as wide as the matrix) 12.9-14.8 ms against 17.2-18.5 for the packed
 //! strips and 9.7-10.9 all row-major; in the crate, `b` column-major /
-//! all row-major in `cargo bench --bench versus`, one thread, 0.54-0.59 ->
-//! 0.72-0.86 at 2000x2000 and 0.58-0.60 -> 0.72-0.76 at 4000x4000.
+//! all row-major in `cargo bench --bench versus`, one thread, 0.53-0.57 ->
+//! 0.79-0.92 at 2000x2000 and 0.53-0.61 -> 0.78-0.83 at 4000x4000.
 
 // The kernel runs only where outputs stream (the x86_64 instruction sets);
 // elsewhere only the layout test is used.
@@ -234,12 +234,17 @@ unsafe fn step<T, V, A, E, const N: usize, const M: u32>(
         });
         for (k, &p) in row.iter().enumerate() {
             if !crosses(M, k) {
-                // The row's next line: its next step comes a tile's height
-                // of rows later. A hint: the address may lie past the
-                // tile. `versus`, `b` column-major / all row-major,
-                // 2000x2000 one thread, five pairs: one line ahead
-                // 0.72-0.86, two 0.66-0.78; four, two runs: 0.64.
-                prefetch(p.wrapping_add(line));
+                // The line after the one that holds the row piece's last
+                // element: its next step comes a tile's height of rows
+                // later. A hint: the address may lie past the tile.
+                // `versus`, `b` column-major / all row-major, 2000x2000
+                // one thread, five pairs: one line ahead of the piece's
+                // start 0.72-0.86, two 0.66-0.78; four, two runs: 0.64.
+                // Counted from the start, a piece that straddles two lines
+                // (`a` and the output at different offsets in a line)
+                // asked only for what it was about to load (the `poff`
+                // probe, 2000x2000: 7.4-8.6 ms against 3.5).
+                prefetch(p.wrapping_add(2 * line - 1));
             }
         }
         let out = t
