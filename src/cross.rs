@@ -49,15 +49,29 @@ pub(crate) fn is_crossed<T, const N: usize>(b: &Block<T, N>) -> bool {
         && b.in_cs.iter().any(|&cs| cs != 1)
 }
 
-/// True when `b` runs as a crossed block: crossed and not turned (every
-/// input crossing into output rows whole lines apart: `turn`), and its
-/// output streamed (which only the x86_64 instruction sets do, each with a
-/// transpose). In cache the packed strips are faster: 256x256 f64 on one
-/// thread, AVX-512, 33 us packed against 49 crossed (the `pinc` probe,
-/// medians of 9). A turned block run crossed (both inputs transposed) was
-/// slower at 4000x4000 (one thread: 17.7-17.9 ms against 13.5-13.7).
+/// True when the tile `t` runs crossed: crossed and not turned (every
+/// input crossing into output rows whole lines apart: `turn`), its output
+/// streamed (which only the x86_64 instruction sets do, each with a
+/// transpose), and at least a step tall and a line wide. In cache the
+/// packed strips are faster: 256x256 f64 on one thread, AVX-512, 33 us
+/// packed against 49 crossed (the `pinc` probe, medians of 9). A turned
+/// block run crossed (both inputs transposed) was slower at 4000x4000
+/// (one thread: 17.7-17.9 ms against 13.5-13.7).
+pub(crate) fn runs<T, const N: usize>(t: &Block<T, N>, streaming: bool) -> bool {
+    let line = 64 / core::mem::size_of::<T>();
+    streaming && t.rows >= line && t.cols >= line && is_crossed(t) && !is_turned(t)
+}
+
+/// True when the block `b` is cut into crossed tiles (`par::Shape::Crossed`):
+/// its tiles would run crossed, and it is at least two steps tall and two
+/// lines wide, so that its default tiles are each a step tall at least.
+/// A block narrower or shorter than that is mostly edges, element by
+/// element: 3x1,000,000 f64 with `b` column-major, one thread, AVX-512,
+/// 15.7 ms crossed against 8.0 packed, 1,000,000x3 23.0 against 9.3
+/// (`cargo run --release -- --layout colmajor-b --size ...`).
 pub(crate) fn streams<T, const N: usize>(b: &Block<T, N>, streaming: bool) -> bool {
-    streaming && is_crossed(b) && !is_turned(b)
+    let line = 64 / core::mem::size_of::<T>();
+    runs(b, streaming) && b.rows >= 2 * line && b.cols >= 2 * line
 }
 
 /// One step's piece of one crossing input, transposed: a line's worth of

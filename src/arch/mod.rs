@@ -35,10 +35,10 @@ pub(crate) unsafe fn run<T: Element, E: Expr<T, N>, const N: usize>(
     streaming: bool,
 ) {
     debug_assert!(isa.is_supported());
-    // A crossed block that streams has functions of its own (x86_64 only:
+    // A crossed tile that streams has functions of its own (x86_64 only:
     // nothing else streams).
     #[cfg(target_arch = "x86_64")]
-    let crossed = cross::streams(b, streaming);
+    let crossed = cross::runs(b, streaming);
     // SAFETY: in every arm, the caller upholds the block invariants, and
     // `isa` is supported by this CPU, so the arm's target features are
     // present; the crossed arms only for a crossed block.

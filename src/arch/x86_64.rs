@@ -61,7 +61,7 @@ pub(super) unsafe fn sse2<T: Element, E: Expr<T, N>, const N: usize>(
     unsafe { run_block::<T, T::Wide, Sse2, E, N>(e, b, streaming) }
 }
 
-/// The crossed blocks that stream (`cross::streams`), in functions of their
+/// The crossed tiles that stream (`cross::runs`), in functions of their
 /// own: inlined into the entry points above, their code changed how LLVM
 /// compiled the turned tiles there, which ran slower (2000x2000 f64, one
 /// thread, the `pinc` probe, a column-major output / all row-major, two
