@@ -189,6 +189,34 @@ fn every_path_f32() {
     }
 }
 
+/// A column-major input of a streamed row-major output two steps tall and
+/// two lines wide (`cross` in the crate): steps transposed in registers,
+/// the rows' prefetches past the tile, the overlapping steps at the ends
+/// and the element-by-element edges; `b` starting off its lines, `a` too,
+/// the output's rows not whole lines apart.
+#[test]
+fn crossed_steps() {
+    let mut rng = Rng::new(4);
+    let streamed = [&runs()[1], &runs()[2]];
+    for (la, lb, lo) in [
+        (Layout::RowMajor, Layout::ColOffset(3), Layout::RowMajor),
+        (
+            Layout::ColMajor,
+            Layout::Offset(1),
+            Layout::Padded { pad: 1, offset: 2 },
+        ),
+    ] {
+        let a = Operand::new(la, 19, 21, || value(&mut rng));
+        let b = Operand::new(lb, 19, 21, || value(&mut rng));
+        for run in streamed {
+            check(run, &a, &b, lo);
+        }
+    }
+    let a = Operand::new(Layout::RowMajor, 33, 34, || value(&mut rng) as f32);
+    let b = Operand::new(Layout::ColOffset(5), 33, 34, || value(&mut rng) as f32);
+    check(&runs()[1], &a, &b, Layout::RowMajor);
+}
+
 /// A transposed output: row-major inputs and a column-major output whose
 /// columns are whole cache lines apart (16 rows, for f64 and f32), which
 /// is computed in steps transposed in registers (`turn` in the crate),
