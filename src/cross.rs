@@ -11,8 +11,8 @@
 //! whole. Down a tile's rows, the crossing columns of a column line are a
 //! few long runs the hardware prefetchers follow; each row of the other
 //! inputs moves on by one line per column line, and is asked for in
-//! software a line past the step's piece. Only outputs that stream take this path: in
-//! cache the packed strips are faster ([`streams`]).
+//! software a line past the step's piece. Only outputs that stream take
+//! this path: in cache the packed strips are faster ([`runs`]).
 //!
 //! Measured on AMD Zen 4 (docs/performance.md, "Crossed tiles"): 4000x4000
 //! f64, `b` column-major, one thread, by hand (AVX-512, tiles of 1024 rows
