@@ -30,7 +30,7 @@ use crate::kernel::{LineBuf, Stream, row_contiguous};
 use crate::pack::{Transpose, prefetch, side, transpose};
 use crate::plan::Block;
 use crate::simd::{Element, Vector};
-use crate::turn::{at, is_turned, step_run};
+use crate::turn::{at, band_start, bands, is_turned, output_lines, step_run};
 
 /// Rows of a crossed block's tiles (as wide as the block by default): the
 /// crossing columns are read in runs of this many elements, and the other
@@ -84,9 +84,9 @@ struct Piece([u8; 1024]);
 /// lines streamed.
 ///
 /// # Safety
-/// `t` upholds the block invariants and [`is_crossed`]; `A` has a transpose
-/// for `T` (`side::<T, A>() > 0`) and streaming stores (`A::AVAILABLE`),
-/// and the CPU has `A`'s instruction set.
+/// `t` upholds the block invariants and [`runs`]; `A` has a transpose for
+/// `T` (`side::<T, A>() > 0`) and streaming stores (`A::AVAILABLE`), and
+/// the CPU has `A`'s instruction set.
 #[inline(always)]
 pub(crate) unsafe fn crossed_block<T, V, A, E, const N: usize>(e: &E, t: &Block<T, N>)
 where
@@ -139,53 +139,33 @@ where
         // passes `t`'s mask), so nothing is compiled for it.
         return;
     }
-    let size = core::mem::size_of::<T>();
-    let line = 64 / size;
+    let line = 64 / core::mem::size_of::<T>();
     debug_assert!(side::<T, A>() > 0 && line.is_multiple_of(side::<T, A>()));
+    // A step tall at least ([`runs`]).
+    debug_assert!(t.rows >= line);
     let mut pieces = [Piece([0; 1024]); N];
     let bufs: [*mut T; N] = core::array::from_fn(|k| pieces[k].0.as_mut_ptr().cast::<T>());
-    // The columns before the first output line boundary of row 0, and the
-    // whole lines after them; with the rows' offsets all alike (the usual
-    // case) every step's output lines then start on a line.
-    let head = (((64 - t.out as usize % 64) % 64) / size).min(t.cols);
-    let body_end = head + (t.cols - head) / line * line;
-    // Steps of a line's worth of rows, which start where the first
-    // crossing input's column runs lie inside one line each (`top`); one
-    // more step at the top and at the bottom each covers the rows before
-    // `top` and after the last whole step, overlapping its neighbour
-    // (those rows computed and stored twice, with the same bits), as the
-    // bands of `turn` do.
-    let stepped = t.rows >= line;
-    let first_crossing = M.trailing_zeros() as usize;
-    let top = if stepped {
-        ((64 - t.ins[first_crossing] as usize % 64) % 64) / size % line
-    } else {
-        0
-    };
-    let first = usize::from(top == 0);
-    let end = if stepped {
-        1 + (t.rows - top).div_ceil(line)
-    } else {
-        0
-    };
-    let body_rows = if stepped { t.rows } else { 0 };
+    let (head, body_end) = output_lines(t);
+    // Steps of a line's worth of rows, started where the first crossing
+    // input's column runs lie inside one line each, with one more step at
+    // the top and at the bottom, each overlapping its neighbour (those rows
+    // computed and stored twice, with the same bits), as `turn`'s bands.
+    let (top, first, end) = bands(t.ins[M.trailing_zeros() as usize], t.rows, line);
     for j0 in (head..body_end).step_by(line) {
         for k in first..end {
-            let i0 = (top + k * line).saturating_sub(line).min(t.rows - line);
-            // SAFETY: rows `i0..i0 + line` (`rows >= line` here) and
-            // columns `j0..j0 + line` are inside the tile; `A` as this
-            // function's contract.
+            let i0 = band_start(top, k, line, t.rows);
+            // SAFETY: rows `i0..i0 + line` (`rows >= line`) and columns
+            // `j0..j0 + line` are inside the tile; `A` as this function's
+            // contract.
             unsafe { step::<T, V, A, E, N, M>(e, t, (i0, j0)) };
         }
     }
-    // SAFETY: the three edges are disjoint parts of the tile, and with the
-    // steps above cover it: the head and tail columns of the steps' rows,
-    // then every column of the rows below them (all rows when there are
-    // fewer than a step's); the buffers hold a line.
+    // SAFETY: the two edges are disjoint parts of the tile, and with the
+    // steps above (every row) cover it: the head and the tail columns; the
+    // buffers hold a line.
     unsafe {
-        edge::<T, V, E, N>(e, t, (0, body_rows), (0, head), bufs);
-        edge::<T, V, E, N>(e, t, (0, body_rows), (body_end, t.cols), bufs);
-        edge::<T, V, E, N>(e, t, (body_rows, t.rows), (0, t.cols), bufs);
+        edge::<T, V, E, N>(e, t, (0, t.rows), (0, head), bufs);
+        edge::<T, V, E, N>(e, t, (0, t.rows), (body_end, t.cols), bufs);
     }
 }
 

@@ -108,11 +108,7 @@ pub(crate) unsafe fn turned_block<T, V, A, E, const N: usize>(
     let (mut runs, mut lines) = (Step([0; 1024]), Step([0; 1024]));
     let runs = runs.0.as_mut_ptr().cast::<T>();
     let lines = lines.0.as_mut_ptr().cast::<T>();
-    // The columns before the first output line boundary of row 0, and the
-    // whole lines after them; with the rows' offsets all alike (the usual
-    // case) every step's lines then start on a line.
-    let head = (((64 - t.out as usize % 64) % 64) / size).min(t.cols);
-    let body_end = head + (t.cols - head) / line * line;
+    let (head, body_end) = output_lines(t);
     let cols = (head, body_end);
     // Bands of `h` rows. They start where the first input's runs of `h`
     // lie inside one line each (`top`), not across two halves of two
@@ -127,24 +123,16 @@ pub(crate) unsafe fn turned_block<T, V, A, E, const N: usize>(
     // twice, with the same bits), not by an `edge` at each end: a 4000x4000
     // f32 output took 10.8-11.6 ms with the edges, 9.5-9.8 with the bands.
     let banded = side != 0 && t.rows >= h;
-    let top = if banded {
-        ((64 - t.ins[0] as usize % 64) % 64) / size % h
+    let (top, first, end) = if banded {
+        bands(t.ins[0], t.rows, h)
     } else {
-        0
-    };
-    // Band `k` starts at row `top + (k - 1) * h`, clamped to the tile:
-    // band 0 (when `top > 0`) at row 0, the last at `rows - h`.
-    let first = usize::from(top == 0);
-    let end = if banded {
-        1 + (t.rows - top).div_ceil(h)
-    } else {
-        0
+        (0, 1, 0)
     };
     // More streams than the hardware follows (known at compile time: the
     // code of the other blocks has no prefetch in its loop).
     let ask = N * line > STREAMS;
     for k in first..end {
-        let i0 = (top + k * h).saturating_sub(h).min(t.rows - h);
+        let i0 = band_start(top, k, h, t.rows);
         // Once per line of progress down the columns (every band, where
         // a band is a line: the test then folds away).
         let ask = ask && (k * h * size).is_multiple_of(64);
@@ -236,6 +224,38 @@ unsafe fn band<T, V, A, E, const N: usize>(
             }
         }
     }
+}
+
+/// The columns of `t` before its output's first line boundary in row 0,
+/// and the end of the whole lines after them: `(head, body_end)`. With the
+/// rows' offsets all alike (the usual case) every step's output lines
+/// between the two start on a line.
+#[inline(always)]
+pub(crate) fn output_lines<T, const N: usize>(t: &Block<T, N>) -> (usize, usize) {
+    let size = core::mem::size_of::<T>();
+    let line = 64 / size;
+    let head = (((64 - t.out as usize % 64) % 64) / size).min(t.cols);
+    (head, head + (t.cols - head) / line * line)
+}
+
+/// Bands of `h` rows over `rows >= h` rows, started where the runs of `h`
+/// elements from `p` (an input's column, one element a row) lie inside one
+/// line each: `(top, first, end)`, band `k` for `k in first..end` starting
+/// at [`band_start`]. The rows before `top` and after the last whole band
+/// are covered by one more band each (band 0, when `top > 0`, and the
+/// last), overlapping its neighbour.
+#[inline(always)]
+pub(crate) fn bands<T>(p: *const T, rows: usize, h: usize) -> (usize, usize, usize) {
+    let size = core::mem::size_of::<T>();
+    let top = ((64 - p as usize % 64) % 64) / size % h;
+    (top, usize::from(top == 0), 1 + (rows - top).div_ceil(h))
+}
+
+/// Where band `k` of [`bands`] starts: row `top + (k - 1) * h`, clamped to
+/// the rows (band 0 at row 0, the last at `rows - h`).
+#[inline(always)]
+pub(crate) fn band_start(top: usize, k: usize, h: usize, rows: usize) -> usize {
+    (top + k * h).saturating_sub(h).min(rows - h)
 }
 
 /// Rows per step (a band's height): the transpose's side, and at least one

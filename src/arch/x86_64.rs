@@ -68,7 +68,7 @@ pub(super) unsafe fn sse2<T: Element, E: Expr<T, N>, const N: usize>(
 /// runs: AVX2 0.60-0.63 against 0.67-0.80 with the crossed code apart).
 ///
 /// # Safety
-/// As [`avx512`], and `b` is crossed.
+/// As [`avx512`], and `cross::runs` holds for `b`.
 #[target("x86_64+avx512f+avx512vl+avx2+fma")]
 #[inline(never)]
 pub(super) unsafe fn avx512_crossed<T: Element, E: Expr<T, N>, const N: usize>(
@@ -80,7 +80,7 @@ pub(super) unsafe fn avx512_crossed<T: Element, E: Expr<T, N>, const N: usize>(
 }
 
 /// # Safety
-/// As [`avx2`], and `b` is crossed.
+/// As [`avx2`], and `cross::runs` holds for `b`.
 #[target("x86_64+avx2+fma")]
 #[inline(never)]
 pub(super) unsafe fn avx2_crossed<T: Element, E: Expr<T, N>, const N: usize>(
@@ -92,7 +92,7 @@ pub(super) unsafe fn avx2_crossed<T: Element, E: Expr<T, N>, const N: usize>(
 }
 
 /// # Safety
-/// As [`sse2`], and `b` is crossed.
+/// As [`sse2`], and `cross::runs` holds for `b`.
 #[inline(never)]
 pub(super) unsafe fn sse2_crossed<T: Element, E: Expr<T, N>, const N: usize>(
     e: &E,
