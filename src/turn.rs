@@ -18,7 +18,9 @@
 //! row-major; in `cargo bench --bench versus` 0.76-0.99 of the all-row-major
 //! run from 2000x2000 up, where the two packs read 0.53-0.67. On AMD Zen 4
 //! (with [`STREAMS`] at 16): 14.3-15.3 ms against 22.7-32.9 for the two
-//! packs and 10.0-10.9 all row-major.
+//! packs and 10.0-10.9 all row-major; since its tiles ask for their input
+//! streams in software where the output streams ([`asks`]), 11.0-11.5
+//! against 9.3-10.2.
 
 use crate::expr::Expr;
 use crate::kernel::{Stream, row_contiguous};
@@ -41,20 +43,55 @@ use crate::simd::{Element, Vector};
 const STREAMS: usize = 16;
 
 /// How far down its column each input stream is prefetched, in elements,
-/// when a tile has more streams than [`STREAMS`] (a line of columns is the
-/// narrowest tile: `f32` with two inputs, `f64` with three or four). The
-/// hardware prefetchers lose track of them there; asked for in software,
-/// once per line of progress, they are fetched in time again. AMD Zen 4,
-/// one thread, `out` column-major, medians of 7 (the `pout` probe of
-/// 2026-11-29, ms, all row-major in brackets): `f32` with two inputs at
-/// 4000x4000 12.8-13.2 -> 9.5-9.8 (4.7-5.3), 32 or 128 elements ahead
+/// where a tile asks for its streams in software ([`asks`]). 64 until the
+/// nineteenth session, when the tiles of a streamed output began asking too:
+/// there 128 (1 KiB of `f64`) was best (`f64` flagship, 4000x4000, one
+/// thread, `pout`, ms, medians of 7, all row-major 9.8-11.4 in those runs):
+/// 64 ahead 12.5-13.8, 128 11.8-12.6, 256 11.9-13.4, 512 12.3-13.3, none
+/// 12.9-13.8. Where the tiles asked before (more streams than
+/// [`STREAMS`]) 128 and 64 measured level (4000x4000, the same probe,
+/// before / after, three runs each): `f32` with two inputs 9.0-9.4 /
+/// 9.3-9.5 ms, three `f64` inputs 16.0-16.7 / 16.2-16.7; in cache
+/// (`f32`, `pinc`, 256² to 1000²) within 4%. One `f64` input (16
+/// streams, asking now where streamed): 7.9-8.0 / 7.5-7.7.
+/// Before, with 64 there: `f32` with two inputs 12.8-13.2 -> 9.5-9.8
+/// (all row-major 4.7-5.3) against none, 32 or 128 elements ahead
 /// 9.6-10.2; `f64` with three inputs 30.3-30.9 -> 21.1-21.2 (12.5-13.5);
-/// `f64` with two inputs forced to 32 streams 34.0-59.0 -> 16.3-16.4
-/// (with 16 streams, unprefetched, 14.5-15.1), 32 ahead 17.1-17.7, 128
-/// 16.7. Where the hardware follows every stream (16 or fewer) a prefetch
-/// costs: the same of one input made it slower (`f64`, two inputs, 16
-/// streams: 14.5-15.3 -> 15.7-17.6).
-const AHEAD: usize = 64;
+/// `f64` with two inputs forced to 32 streams 34.0-59.0 -> 16.3-16.4.
+const AHEAD: usize = 128;
+
+/// Whether the tiles of a turned block ask for every input stream in
+/// software ([`AHEAD`] ahead, once per line of progress down the columns):
+///
+/// - where a tile has more streams than [`STREAMS`] (a line of columns is
+///   the narrowest tile: `f32` with two inputs, `f64` with three or four),
+///   whose hardware prefetchers lose track of them (numbers at [`AHEAD`]);
+/// - where the output streams (out of cache) and a band is one line tall
+///   (AVX-512): the hardware follows those 16 streams, but the reads did
+///   not overlap the scattered output lines' writes. A probe of the
+///   access pattern alone (`pwr`, 4000x4000 `f64`, one thread, no
+///   transposes) took 13.2 ms against 10.3-10.9 in row order, while its
+///   reads alone (8.7 against 8.6) and its writes alone (4.8-5.0 against
+///   4.6-4.8) each ran as fast as in row order; with every stream asked
+///   for 512 B ahead, 11.4-11.6. fuse2d's column-major output there
+///   (`pout`, alternating binaries, ms): 12.7-13.8 -> 11.0-11.5; in
+///   `cargo bench --bench versus -- nopython 2000 4000` (three pairs)
+///   / all row-major at 4000x4000 on one thread 0.750-0.764 -> 0.868-0.890,
+///   at 2000x2000 0.779-0.823 -> 0.893-0.974, on two threads level.
+///
+/// Not elsewhere: in cache asking costs (AVX-512, 512x512, `pinc`:
+/// 191-197 µs -> 213-222), and with AVX2 and SSE2 (bands of 4 and 2
+/// `f64` rows) it made the streamed output slower (2000x2000, `pinc`,
+/// / all row-major: AVX2 0.74-0.79 -> 0.61-0.62, SSE2 0.55-0.61 ->
+/// 0.49-0.51).
+fn asks<T, V: Vector<T>, A: Transpose, const N: usize>(streaming: bool) -> bool
+where
+    T: Element,
+{
+    let size = core::mem::size_of::<T>();
+    let line = 64 / size;
+    N * line > STREAMS || (streaming && step_rows::<T, V, A>() * size == 64)
+}
 
 /// The width of a tile of a turned block, in columns: [`STREAMS`] shared
 /// among the `N` inputs, in whole output lines, at least one line.
@@ -128,19 +165,21 @@ pub(crate) unsafe fn turned_block<T, V, A, E, const N: usize>(
     } else {
         (0, 1, 0)
     };
-    // More streams than the hardware follows (known at compile time: the
-    // code of the other blocks has no prefetch in its loop).
-    let ask = N * line > STREAMS;
-    for k in first..end {
-        let i0 = band_start(top, k, h, t.rows);
-        // Once per line of progress down the columns (every band, where
-        // a band is a line: the test then folds away).
-        let ask = ask && (k * h * size).is_multiple_of(64);
-        // SAFETY: rows `i0..i0 + h` lie inside the tile (`rows >= h`
-        // here), the columns are the body's whole lines; `runs` and `lines`
-        // are the step's scratch; `streaming` comes with `A`'s instruction
-        // set (this function's contract).
-        unsafe { band::<T, V, A, E, N>(e, t, i0, cols, (runs, lines), streaming, ask) };
+    // Two copies of the loop, one asking and one not, each with its
+    // choice known at compile time: with the choice a variable inside one
+    // loop, the streamed `f64` output at 4000x4000 took 14.0-15.9 ms
+    // instead of 11.8-12.0 (`pout`, one thread).
+    let span = (top, first, end);
+    // SAFETY: the bands' rows lie inside the tile (`rows >= h` where there
+    // are any), the columns are the body's whole lines; `runs` and `lines`
+    // are the step's scratch; `streaming` comes with `A`'s instruction set
+    // (this function's contract).
+    unsafe {
+        if asks::<T, V, A, N>(streaming) {
+            bands_of::<T, V, A, E, N, true>(e, t, span, cols, (runs, lines), streaming);
+        } else {
+            bands_of::<T, V, A, E, N, false>(e, t, span, cols, (runs, lines), streaming);
+        }
     }
     let body_rows = if banded { t.rows } else { 0 };
     // SAFETY: the three edges are disjoint parts of the tile, and with
@@ -150,6 +189,40 @@ pub(crate) unsafe fn turned_block<T, V, A, E, const N: usize>(
         edge::<T, V, E, N>(e, t, (0, body_rows), (0, head), runs, h);
         edge::<T, V, E, N>(e, t, (0, body_rows), (body_end, t.cols), runs, h);
         edge::<T, V, E, N>(e, t, (body_rows, t.rows), (0, t.cols), runs, h);
+    }
+}
+
+/// Bands `first..end` of [`bands`] (`top` their start) of the columns
+/// `cols`, each computed by [`band`]; with `ASK` ([`asks`]), every input
+/// stream asked for once per line of progress down the columns.
+///
+/// # Safety
+/// As [`band`], for the rows of every band: `t.rows >= h` when there is
+/// any band.
+#[inline(always)]
+unsafe fn bands_of<T, V, A, E, const N: usize, const ASK: bool>(
+    e: &E,
+    t: &Block<T, N>,
+    (top, first, end): (usize, usize, usize),
+    cols: (usize, usize),
+    scratch: (*mut T, *mut T),
+    streaming: bool,
+) where
+    T: Element,
+    V: Vector<T>,
+    A: Stream + Transpose,
+    E: Expr<T, N>,
+{
+    let size = core::mem::size_of::<T>();
+    let h = step_rows::<T, V, A>();
+    for k in first..end {
+        let i0 = band_start(top, k, h, t.rows);
+        // Once per line of progress down the columns (every band, where
+        // a band is a line: the test then folds away).
+        let ask = ASK && (k * h * size).is_multiple_of(64);
+        // SAFETY: rows `i0..i0 + h` lie inside the tile (`band_start`
+        // clamps them, `rows >= h`); the rest is this function's contract.
+        unsafe { band::<T, V, A, E, N>(e, t, i0, cols, scratch, streaming, ask) };
     }
 }
 

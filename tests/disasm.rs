@@ -276,8 +276,11 @@ fn streamed_writers<'a>(
 /// a buffer in L1 between the two, `Auto` ran at 0.88-0.92 of the
 /// streaming triad at 4000x4000 instead of 0.96-0.97 (Intel Xeon, one
 /// thread). The rows' streaming loops are the innermost loops that also
-/// prefetch (`streaming_rows_prefetch`). With AVX-512 every streamed
-/// register is computed, the transposed output's lines (`turn`) included;
+/// prefetch (`streaming_rows_prefetch`); since the nineteenth session the
+/// streamed steps of a transposed output (`turn`) prefetch too with
+/// AVX-512, and some such loop then transposes (`turn::asks`). With
+/// AVX-512 every streamed register is computed, the transposed output's
+/// lines included;
 /// with AVX2 and SSE2 the eight f32 lines of a transposed output's step
 /// take more registers than there are, and some come back from the stack.
 ///
@@ -296,7 +299,7 @@ fn streaming_stores_take_the_computed_register() {
         paths.push(("sse2", "%xmm"));
     }
     for (isa, reg) in paths {
-        let (mut rows, mut all) = (0, 0);
+        let (mut rows, mut steps) = (0, 0);
         for body in instances(&funcs, &format!("fuse2d::arch::x86_64::{isa}")) {
             let row_loops = innermost_loops(body)
                 .into_iter()
@@ -305,12 +308,16 @@ fn streaming_stores_take_the_computed_register() {
             for code in row_loops {
                 let found = streamed_writers(body, code, reg);
                 rows += found.len();
+                // A transposed output's steps, which transpose (`unpckl`;
+                // no row does): checked below, without debug assertions.
+                if code.iter().any(|i| i.contains("unpckl")) {
+                    steps += 1;
+                    continue;
+                }
                 checked.extend(found);
             }
             if isa == "avx512" && !cfg!(debug_assertions) {
-                let found = streamed_writers(body, body, reg);
-                all += found.len();
-                checked.extend(found);
+                checked.extend(streamed_writers(body, body, reg));
             }
             for (writer, line) in checked {
                 assert!(
@@ -321,8 +328,8 @@ fn streaming_stores_take_the_computed_register() {
         }
         assert!(rows > 0, "{isa}: no streaming store of {reg} in a row loop");
         assert!(
-            isa != "avx512" || cfg!(debug_assertions) || all > rows,
-            "avx512: no streaming store outside the row loops (the transposed output's)"
+            isa != "avx512" || cfg!(debug_assertions) || steps > 0,
+            "avx512: no loop streaming a transposed output's step"
         );
     }
 }
