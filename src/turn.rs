@@ -70,9 +70,9 @@ const AHEAD: usize = 128;
 ///   (AVX-512): the hardware follows those 16 streams, but the reads did
 ///   not overlap the scattered output lines' writes. A probe of the
 ///   access pattern alone (`pwr`, 4000x4000 `f64`, one thread, no
-///   transposes) took 13.2 ms against 10.3-10.9 in row order, while its
-///   reads alone (8.7 against 8.6) and its writes alone (4.8-5.0 against
-///   4.6-4.8) each ran as fast as in row order; with every stream asked
+///   transposes) took 12.6-13.5 ms against 9.9-10.9 in row order, while
+///   its reads alone (8.7 against 8.6) and its writes alone (5.0 against
+///   4.6-4.8) each ran about as fast as in row order; with every stream asked
 ///   for 512 B ahead, 11.4-11.6. fuse2d's column-major output there
 ///   (`pout`, alternating binaries, ms): 12.7-13.8 -> 11.0-11.5; in
 ///   `cargo bench --bench versus -- nopython 2000 4000` (three pairs)
