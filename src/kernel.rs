@@ -69,7 +69,7 @@ where
                     let next = NextRows::after(ins, b.in_rs, apart);
                     row_streaming::<T, V, A, E, N, _>(e, ins, out, b.cols, next);
                 } else if streaming {
-                    row_streaming::<T, V, A, E, N, _>(e, ins, out, b.cols, Lead::of(ins[0]));
+                    row_streaming::<T, V, A, E, N, _>(e, ins, out, b.cols, Lead::of(ins));
                 } else {
                     row_contiguous::<T, V, E, N>(e, ins, out, b.cols);
                 }
@@ -145,36 +145,40 @@ trait Ahead: Copy {
     fn line(self, i: usize);
 }
 
-/// For a contiguous row: its first input [`Lead::BYTES`] ahead, and
-/// nothing of the others.
+/// For a contiguous row: every input [`Lead::BYTES`] ahead.
 ///
-/// The hardware prefetchers already follow every stream; one stream also
-/// asked for in software keeps more lines in flight on one core, which is
-/// what bounds a memory-bound row here. 4000x4000 f64 flagship on the
-/// Intel Xeon, hand-written AVX-512 loops against the streaming triad in
-/// one process (`docs/performance.md`, "One input prefetched"): no
-/// prefetch 0.93-1.01 of the triad on one thread, 0.94-0.97 on two; the
-/// first input 512 B ahead 1.04-1.06 and 0.96-1.04; both inputs, 256 B to
-/// 8 KiB ahead, 0.97-1.05 and 0.95-1.01. fuse2d `Auto` went from 19.0 to
-/// 17.3 ms on one thread. Past the row's end it asks for the next row
-/// (contiguous operands) or for lines never read.
+/// The hardware prefetchers already follow every stream; asked for in
+/// software as well, more lines are in flight on one core, which is what
+/// bounds a memory-bound row. On the Intel Xeon the first input alone,
+/// 512 B ahead, was best (`docs/performance.md`, "One input prefetched":
+/// 4000x4000 f64, `Auto` 19.0 -> 17.3 ms on one thread). On AMD Zen 4
+/// (2026-11-29, "Every input 1.5 KiB ahead") the distance matters more
+/// than which inputs: a hand-written streaming `a + b` over 4000x4000 f64,
+/// one thread, ran 9.6-10.0 ms with no prefetch, 8.6-9.4 with both inputs
+/// or only `a` 1-2 KiB ahead, and 9.6-10.0 again at 3 KiB (why, we do not
+/// know); fuse2d with the first input 512 B ahead read 1.00-1.02 of
+/// the streaming triad in `versus`, with every input 1.5-2 KiB ahead
+/// 1.02-1.07. Past the row's end it asks for the next row (contiguous
+/// operands) or for lines never read.
 #[derive(Clone, Copy)]
-struct Lead<T>(*const T);
+struct Lead<T, const N: usize>([*const T; N]);
 
-impl<T> Lead<T> {
-    /// Eight lines.
-    const BYTES: usize = 512;
+impl<T, const N: usize> Lead<T, N> {
+    /// 24 lines.
+    const BYTES: usize = 1536;
 
     #[inline(always)]
-    fn of(first: *const T) -> Self {
-        Lead(first.wrapping_add(Self::BYTES / core::mem::size_of::<T>()))
+    fn of(ins: [*const T; N]) -> Self {
+        Lead(ins.map(|p| p.wrapping_add(Self::BYTES / core::mem::size_of::<T>())))
     }
 }
 
-impl<T: Copy> Ahead for Lead<T> {
+impl<T: Copy, const N: usize> Ahead for Lead<T, N> {
     #[inline(always)]
     fn line(self, i: usize) {
-        prefetch(self.0.wrapping_add(i));
+        for p in self.0 {
+            prefetch(p.wrapping_add(i));
+        }
     }
 }
 
