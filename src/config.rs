@@ -9,6 +9,7 @@ use crate::cross;
 use crate::error::Error;
 use crate::expr::{Expr, Flagship};
 use crate::isa::Isa;
+use crate::kernel::Stores;
 use crate::matrix::Matrix;
 use crate::par::{Grid, Schedule, Shape as TileShape, default_tile_elems, execute};
 use crate::plan::{check_shapes, plan};
@@ -39,7 +40,13 @@ pub enum StoreMode {
     /// See docs/performance.md.
     #[default]
     Auto,
-    /// Ordinary stores: the written lines stay in cache.
+    /// Ordinary stores: the written lines stay in cache. Where the output
+    /// is at least [`Config::stream_threshold`] bytes (out of cache), each
+    /// contiguous row is computed and stored a line at a time, its inputs
+    /// asked for ahead, on AVX-512: what LLVM makes of the whole row runs
+    /// behind that there (2000x2000 f64 on AMD Zen 4, one thread: 3.4-3.6
+    /// ms, a line at a time 2.6-3.0, ndarray's loop 2.8-3.2; see
+    /// docs/performance.md).
     Normal,
     /// Non-temporal stores for the output rows (AVX-512, AVX2, SSE2), which
     /// skip the read-for-ownership of each output line; an `sfence` ends each
@@ -184,7 +191,8 @@ impl Config {
 
     /// With [`StoreMode::Auto`], outputs of at least this many bytes use
     /// streaming stores (default: an eighth of the last-level cache, at
-    /// most 8x L2; see [`StoreMode::Auto`]).
+    /// most 8x L2; see [`StoreMode::Auto`]); with [`StoreMode::Normal`],
+    /// their rows go a line at a time (see [`StoreMode::Normal`]).
     pub fn stream_threshold(mut self, bytes: usize) -> Self {
         self.stream_threshold = Some(bytes);
         self
@@ -236,14 +244,19 @@ impl Config {
             (c.l3 / 8).min(8 * c.l2)
         });
         // Streaming stores serve unit-stride output rows (packed inputs or
-        // not), on ISAs that have them.
+        // not), on ISAs that have them; so do ordinary stores a line at a
+        // time, for an output out of cache (`Stores::Lines`).
         let streamable = block.out_cs == 1 && isa.has_streaming_stores();
-        let streaming = streamable
-            && match self.store {
-                StoreMode::Normal => false,
-                StoreMode::Streaming => true,
-                StoreMode::Auto => out_bytes >= stream_threshold,
-            };
+        let out_of_cache = out_bytes >= stream_threshold;
+        let stores = match self.store {
+            _ if !streamable => Stores::Normal,
+            StoreMode::Normal if out_of_cache => Stores::Lines,
+            StoreMode::Normal => Stores::Normal,
+            StoreMode::Streaming => Stores::Streaming,
+            StoreMode::Auto if out_of_cache => Stores::Streaming,
+            StoreMode::Auto => Stores::Normal,
+        };
+        let streaming = stores == Stores::Streaming;
         let shape = if block.unit_inner() || block.rows == 1 {
             TileShape::Streaming
         } else if turn::is_turned(&block) {
@@ -264,7 +277,7 @@ impl Config {
         // views borrowed for this call (block invariants); `isa` comes from
         // `resolve_isa`, so the CPU supports it.
         let run = |parallel: bool| unsafe {
-            execute(isa, expr, &block, grid, streaming, parallel, schedule)
+            execute(isa, expr, &block, grid, stores, parallel, schedule)
         };
         let done = match &self.threads {
             _ if !big => run(false),

@@ -32,27 +32,62 @@ pub(crate) trait Stream {
     unsafe fn copy_line(_dst: *mut u8, _src: *const u8) {
         unreachable!("streaming is only used where Stream::AVAILABLE")
     }
+    /// Whether rows with ordinary stores out of cache go a line at a time
+    /// ([`Stores::Lines`]): AVX-512 only. With AVX2 a line at a time was
+    /// slower in cache (the nineteenth session's `pinc`, 256x256, one
+    /// thread: 26.9-27.0 µs against 17.1-17.3), and it was not measured
+    /// out of cache.
+    const LINES: bool = false;
+    /// Copies the 64-byte line at `src` to `dst` with ordinary stores, in
+    /// the instruction set's own vector registers, so that a loop of these
+    /// stays a line at a time ([`row_lines`]).
+    ///
+    /// # Safety
+    /// As [`Stream::copy_line`].
+    #[inline(always)]
+    unsafe fn store_line(_dst: *mut u8, _src: *const u8) {
+        unreachable!("lines are only stored where Stream::LINES")
+    }
+}
+
+/// How a call's output rows are stored, chosen once per call from the
+/// [`StoreMode`](crate::StoreMode) and the output's size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stores {
+    /// Ordinary stores, each contiguous row one loop as LLVM vectorises it
+    /// (four vectors at a time): the fastest in cache.
+    Normal,
+    /// Ordinary stores for an output out of cache (`StoreMode::Normal` at
+    /// or above the streaming threshold): contiguous rows a line at a time,
+    /// their inputs asked for ahead ([`row_lines`]). Where the instruction
+    /// set has no [`Stream::LINES`], and in the other block shapes, as
+    /// [`Stores::Normal`].
+    Lines,
+    /// Non-temporal stores for whole output lines, where the instruction
+    /// set has them ([`Stream::AVAILABLE`]); elsewhere ordinary ones.
+    Streaming,
 }
 
 /// One cache line, aligned: what a streaming row computes before storing it.
 #[repr(C, align(64))]
 pub(crate) struct LineBuf(pub [u8; 64]);
 
-/// Runs `e` over every element of `b`, with streaming stores for the row
-/// bodies when `streaming` is set and the instruction set has them.
+/// Runs `e` over every element of `b`, its output stored as `stores`
+/// says (streaming stores only where the instruction set has them).
 ///
 /// # Safety
 /// `b` upholds the [`Block`] invariants, and the CPU supports whatever target
 /// features the caller was compiled with.
 #[inline(always)]
-pub(crate) unsafe fn run_block<T, V, A, E, const N: usize>(e: &E, b: &Block<T, N>, streaming: bool)
+pub(crate) unsafe fn run_block<T, V, A, E, const N: usize>(e: &E, b: &Block<T, N>, stores: Stores)
 where
     T: Element,
     V: Vector<T>,
     A: Stream + Transpose,
     E: Expr<T, N>,
 {
-    let streaming = streaming && A::AVAILABLE;
+    let streaming = stores == Stores::Streaming && A::AVAILABLE;
+    let lines = stores == Stores::Lines && A::LINES;
     // The layout test is made once per block, not per row.
     if b.unit_inner() {
         // The inputs whose rows lie apart in memory (see `ROWS_APART`).
@@ -67,9 +102,11 @@ where
             unsafe {
                 if streaming && apart_any {
                     let next = NextRows::after(ins, b.in_rs, apart);
-                    row_streaming::<T, V, A, E, N, _>(e, ins, out, b.cols, next);
+                    row_lines::<T, V, A, E, N, _, true>(e, ins, out, b.cols, next);
                 } else if streaming {
-                    row_streaming::<T, V, A, E, N, _>(e, ins, out, b.cols, Lead::of(ins));
+                    row_lines::<T, V, A, E, N, _, true>(e, ins, out, b.cols, Lead::of(ins));
+                } else if lines {
+                    row_lines::<T, V, A, E, N, _, false>(e, ins, out, b.cols, Lead::of(ins));
                 } else {
                     row_contiguous::<T, V, E, N>(e, ins, out, b.cols);
                 }
@@ -296,7 +333,7 @@ unsafe fn packed_tile<T, V, A, E, const N: usize>(
         // the tile.
         unsafe {
             if t.out_cs == 1 && streaming {
-                row_streaming::<T, V, A, E, N, _>(e, row, out, t.cols, ahead);
+                row_lines::<T, V, A, E, N, _, true>(e, row, out, t.cols, ahead);
             } else if t.out_cs == 1 {
                 row_contiguous::<T, V, E, N>(e, row, out, t.cols);
             } else {
@@ -353,31 +390,42 @@ pub(crate) unsafe fn row_contiguous<T, V, E, const N: usize>(
     }
 }
 
-/// One contiguous row with streaming stores: a head with normal stores up
-/// to the first 64-byte boundary of `out`, then every whole line computed
-/// by the same vector code as [`row_contiguous`] into a one-line buffer and
-/// stored with non-temporal stores, then the tail of the last line with
-/// normal stores. Every element is computed by the same arithmetic.
+/// One contiguous row a line at a time: a head with normal stores up to
+/// the first 64-byte boundary of `out`, then every whole line computed by
+/// the same vector code as [`row_contiguous`] into a one-line buffer and
+/// stored whole, with non-temporal stores when `STREAM`
+/// ([`Stream::copy_line`]), with ordinary ones otherwise
+/// ([`Stream::store_line`]), then the tail of the last line with normal
+/// stores. Every element is computed by the same arithmetic.
 ///
 /// One line at a time because LLVM then keeps the "buffer" in registers:
 /// the line's arithmetic is vectorised into one zmm (two ymm) and stored
-/// with `vmovntdq` straight from the register. With a 1 KiB buffer in L1
-/// (computed, then copied out), the extra store and load per element kept
-/// `Auto` at 0.88-0.92 of the streaming triad at 4000x4000 on the Intel
-/// Xeon; one line: 0.96-0.97 (one thread), 0.96 (two).
+/// straight from the register. With a 1 KiB buffer in L1 (computed, then
+/// copied out), the extra store and load per element kept `Auto` at
+/// 0.88-0.92 of the streaming triad at 4000x4000 on the Intel Xeon; one
+/// line: 0.96-0.97 (one thread), 0.96 (two).
 ///
-/// Every whole line streams, so a row whose output does not start on a line
-/// (any `Vec` from glibc's `malloc` is 16 bytes past a page) writes only
-/// its two partial lines with normal stores, each read from memory first.
+/// With ordinary stores (out of cache: [`Stores::Lines`]) this order is
+/// also what makes them fast: one [`row_contiguous`] over the whole row
+/// LLVM vectorises four vectors at a time, each input's four loads
+/// together and the four stores after them, and out of cache that runs
+/// behind a line of each at a time (docs/performance.md, "Normal stores a
+/// line at a time").
+///
+/// Every whole line streams (with `STREAM`), so a row whose output does
+/// not start on a line (any `Vec` from glibc's `malloc` is 16 bytes past a
+/// page) writes only its two partial lines with normal stores, each read
+/// from memory first.
 ///
 /// With each whole line it prefetches what `ahead` asks for ([`Lead`] in
 /// a row of rows that follow each other, [`NextRows`] in a packed tile and
 /// where rows lie apart).
 ///
 /// # Safety
-/// As [`row_contiguous`], and the CPU has `A`'s instruction set.
+/// As [`row_contiguous`]; the CPU has `A`'s instruction set, and `A` has
+/// [`Stream::AVAILABLE`] (with `STREAM`) or [`Stream::LINES`] (without).
 #[inline(always)]
-unsafe fn row_streaming<T, V, A, E, const N: usize, P>(
+unsafe fn row_lines<T, V, A, E, const N: usize, P, const STREAM: bool>(
     e: &E,
     ins: [*const T; N],
     out: *mut T,
@@ -396,7 +444,7 @@ unsafe fn row_streaming<T, V, A, E, const N: usize, P>(
     // whole number of elements.
     let head = ((64 - out as usize % 64) % 64) / size;
     if len < head + line {
-        // No whole line to stream. SAFETY: forwarded.
+        // No whole line. SAFETY: forwarded.
         unsafe { row_contiguous::<T, V, E, N>(e, ins, out, len) };
         return;
     }
@@ -414,7 +462,11 @@ unsafe fn row_streaming<T, V, A, E, const N: usize, P>(
         unsafe {
             let at: [*const T; N] = array::from_fn(|k| ins[k].add(i));
             row_contiguous::<T, V, E, N>(e, at, tmp, line);
-            A::copy_line(out.add(i).cast::<u8>(), tmp.cast_const().cast::<u8>());
+            if STREAM {
+                A::copy_line(out.add(i).cast::<u8>(), tmp.cast_const().cast::<u8>());
+            } else {
+                A::store_line(out.add(i).cast::<u8>(), tmp.cast_const().cast::<u8>());
+            }
         }
     }
     // SAFETY: the rest of the row, `end..len`, less than a line.

@@ -363,7 +363,7 @@ const PREFETCH_COLS: usize = 16;
 /// boundary touches one line more than its length suggests (64 f64 at a
 /// 16-byte offset: 9 lines); that line is prefetched too (no measurable
 /// change at 4000x4000: the cost of misaligned operands was the streaming
-/// rows', see `kernel::row_streaming`). A hint: it never faults, whatever the
+/// rows', see `kernel::row_lines`). A hint: it never faults, whatever the
 /// address; a no-op where stable Rust has no prefetch instruction.
 #[inline(always)]
 fn prefetch_run<T>(p: *const T, rs: isize, rows: usize) {

@@ -14,6 +14,7 @@ use crate::cache::CacheInfo;
 use crate::cross;
 use crate::expr::Expr;
 use crate::isa::Isa;
+use crate::kernel::Stores;
 use crate::pack::{PACK_ROWS, Pack};
 use crate::plan::Block;
 use crate::simd::Element;
@@ -346,7 +347,7 @@ pub(crate) unsafe fn execute<T: Element, E: Expr<T, N>, const N: usize>(
     e: &E,
     b: &Block<T, N>,
     grid: Grid,
-    streaming: bool,
+    stores: Stores,
     parallel: bool,
     schedule: Schedule,
 ) -> Executed {
@@ -357,7 +358,7 @@ pub(crate) unsafe fn execute<T: Element, E: Expr<T, N>, const N: usize>(
     };
     let done = AtomicUsize::new(0);
     let run_end = || RunEnd {
-        streaming,
+        streaming: stores == Stores::Streaming,
         tiles: 0,
         done: &done,
     };
@@ -365,7 +366,7 @@ pub(crate) unsafe fn execute<T: Element, E: Expr<T, N>, const N: usize>(
         let tile = grid.tile(b, t);
         // SAFETY: tiles of a valid block over disjoint index ranges are valid
         // blocks with disjoint outputs; `isa` is supported (caller).
-        unsafe { arch::run(isa, e, &tile, streaming) };
+        unsafe { arch::run(isa, e, &tile, stores) };
         end.tiles += 1;
     };
     let n = grid.count();

@@ -503,7 +503,8 @@ fn crossed_steps_at_every_output_offset() {
 /// Contiguous operands become one long row, cut into pieces that the grid
 /// moves onto the output's cache lines: the output starting at each element
 /// offset of a line, pieces of about 1000 elements, one to three threads,
-/// both store modes, f64 and f32.
+/// both store modes (and ordinary stores as out of cache, a line at a
+/// time: a streaming threshold of 0), f64 and f32.
 #[test]
 fn long_row_pieces_on_output_lines_at_every_offset() {
     let shape = (40, 1250);
@@ -511,7 +512,20 @@ fn long_row_pieces_on_output_lines_at_every_offset() {
     let mut rng = Rng::new(18);
     let a32 = Operand::new(Layout::RowMajor, shape.0, shape.1, || rng.mixed() as f32);
     let b32 = Operand::new(Layout::Offset(5), shape.0, shape.1, || rng.mixed() as f32);
-    for cfg in isa_thread_store_configs(&[1, 2, 3]) {
+    let out_of_cache = Isa::supported().iter().flat_map(|&isa| {
+        [1, 2, 3].map(|n| {
+            Config::new()
+                .isa(isa)
+                .threads(n)
+                .store(StoreMode::Normal)
+                .serial_threshold(0)
+                .stream_threshold(0)
+        })
+    });
+    for cfg in isa_thread_store_configs(&[1, 2, 3])
+        .into_iter()
+        .chain(out_of_cache)
+    {
         let cfg = cfg.tile_elems(1000);
         at_every_line_offset(&cfg, (&a, &b), Layout::Offset, 40, "long-row pieces");
         at_every_line_offset(
@@ -529,7 +543,9 @@ fn long_row_pieces_on_output_lines_at_every_offset() {
 /// 8-byte offset within a cache line: the aligned head, the streamed whole
 /// lines and the tail together write each element once,
 /// bitwise the reference, and nothing outside the row. Rows are padded
-/// apart, so each is a row of its own, as in a packed tile.
+/// apart, so each is a row of its own, as in a packed tile. The same for
+/// rows with ordinary stores a line at a time (`StoreMode::Normal` with
+/// the output over the streaming threshold, here 0), which never stream.
 #[test]
 fn streaming_rows_of_every_length_and_alignment() {
     let lens = [
@@ -551,6 +567,9 @@ fn streaming_rows_of_every_length_and_alignment() {
                     let r = check(&cfg, &a, &b, lo, "streaming rows");
                     let nt = matches!(isa, Isa::Sse2 | Isa::Avx2 | Isa::Avx512);
                     assert_eq!(r.streaming, nt, "{cfg:?}: {r:?}");
+                    let cfg = cfg.store(StoreMode::Normal).stream_threshold(0);
+                    let r = check(&cfg, &a, &b, lo, "rows a line at a time");
+                    assert!(!r.streaming, "{cfg:?}: {r:?}");
                 }
             }
         }
@@ -812,4 +831,8 @@ fn auto_streams_from_the_threshold_on() {
         "{rows}x{cols} f64 against {threshold} bytes"
     );
     assert!(!run(auto, rows - 1, cols), "one row fewer");
+    // `Normal` never streams, in cache or out.
+    let normal = Config::new().store(StoreMode::Normal);
+    assert!(!run(normal.clone(), rows, cols), "Normal at the threshold");
+    assert!(!run(normal.stream_threshold(0), 2, cols), "Normal over 0");
 }

@@ -9,7 +9,7 @@ use core::arch::aarch64::{
     vzip1q_f32, vzip1q_f64, vzip2q_f32, vzip2q_f64,
 };
 
-use crate::kernel::{Stream, run_block};
+use crate::kernel::{Stores, Stream, run_block};
 use crate::pack::Transpose;
 use crate::plan::Block;
 use crate::simd::Element;
@@ -20,10 +20,10 @@ use crate::simd::Element;
 pub(super) unsafe fn neon<T: Element, E: Expr<T, N>, const N: usize>(
     e: &E,
     b: &Block<T, N>,
-    streaming: bool,
+    stores: Stores,
 ) {
     // SAFETY: forwarded from this function's contract.
-    unsafe { run_block::<T, T::Wide, Neon, E, N>(e, b, streaming) }
+    unsafe { run_block::<T, T::Wide, Neon, E, N>(e, b, stores) }
 }
 
 /// NEON's primitives: no streaming stores, 2x2 and 4x4 transposes.

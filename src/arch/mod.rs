@@ -17,13 +17,13 @@ mod x86_64;
 use crate::cross;
 use crate::expr::Expr;
 use crate::isa::Isa;
-use crate::kernel::{Stream, run_block};
+use crate::kernel::{Stores, Stream, run_block};
 use crate::pack::Transpose;
 use crate::plan::Block;
 use crate::simd::Element;
 
-/// Runs `e` over `b` with the kernel compiled for `isa`; `streaming` asks
-/// for non-temporal stores (ignored where the ISA has none).
+/// Runs `e` over `b` with the kernel compiled for `isa`, its output stored
+/// as `stores` says (non-temporal stores only where the ISA has them).
 ///
 /// # Safety
 /// `b` upholds the [`Block`] invariants and `isa` is in [`Isa::supported`]
@@ -32,13 +32,13 @@ pub(crate) unsafe fn run<T: Element, E: Expr<T, N>, const N: usize>(
     isa: Isa,
     e: &E,
     b: &Block<T, N>,
-    streaming: bool,
+    stores: Stores,
 ) {
     debug_assert!(isa.is_supported());
     // A crossed tile that streams has functions of its own (x86_64 only:
     // nothing else streams).
     #[cfg(target_arch = "x86_64")]
-    let crossed = cross::runs(b, streaming);
+    let crossed = cross::runs(b, stores == Stores::Streaming);
     // SAFETY: in every arm, the caller upholds the block invariants, and
     // `isa` is supported by this CPU, so the arm's target features are
     // present; the crossed arms only for a crossed block.
@@ -51,15 +51,15 @@ pub(crate) unsafe fn run<T: Element, E: Expr<T, N>, const N: usize>(
             #[cfg(target_arch = "x86_64")]
             Isa::Sse2 if crossed => x86_64::sse2_crossed(e, b),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => x86_64::avx512(e, b, streaming),
+            Isa::Avx512 => x86_64::avx512(e, b, stores),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => x86_64::avx2(e, b, streaming),
+            Isa::Avx2 => x86_64::avx2(e, b, stores),
             #[cfg(target_arch = "x86_64")]
-            Isa::Sse2 => x86_64::sse2(e, b, streaming),
+            Isa::Sse2 => x86_64::sse2(e, b, stores),
             #[cfg(target_arch = "aarch64")]
-            Isa::Neon => aarch64::neon(e, b, streaming),
+            Isa::Neon => aarch64::neon(e, b, stores),
             // `Scalar`, and ISAs of other architectures (never supported here).
-            _ => run_block::<T, T::Plain, Portable, E, N>(e, b, streaming),
+            _ => run_block::<T, T::Plain, Portable, E, N>(e, b, stores),
         }
     }
 }

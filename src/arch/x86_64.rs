@@ -20,7 +20,7 @@ use multiversion::target;
 
 use crate::cross::crossed_block;
 use crate::expr::Expr;
-use crate::kernel::{Stream, run_block};
+use crate::kernel::{Stores, Stream, run_block};
 use crate::pack::Transpose;
 use crate::plan::Block;
 use crate::simd::Element;
@@ -31,10 +31,10 @@ use crate::simd::Element;
 pub(super) unsafe fn avx512<T: Element, E: Expr<T, N>, const N: usize>(
     e: &E,
     b: &Block<T, N>,
-    streaming: bool,
+    stores: Stores,
 ) {
     // SAFETY: forwarded from this function's contract.
-    unsafe { run_block::<T, T, Avx512, E, N>(e, b, streaming) }
+    unsafe { run_block::<T, T, Avx512, E, N>(e, b, stores) }
 }
 
 /// # Safety
@@ -43,10 +43,10 @@ pub(super) unsafe fn avx512<T: Element, E: Expr<T, N>, const N: usize>(
 pub(super) unsafe fn avx2<T: Element, E: Expr<T, N>, const N: usize>(
     e: &E,
     b: &Block<T, N>,
-    streaming: bool,
+    stores: Stores,
 ) {
     // SAFETY: forwarded from this function's contract.
-    unsafe { run_block::<T, T, Avx2, E, N>(e, b, streaming) }
+    unsafe { run_block::<T, T, Avx2, E, N>(e, b, stores) }
 }
 
 /// # Safety
@@ -55,10 +55,10 @@ pub(super) unsafe fn avx2<T: Element, E: Expr<T, N>, const N: usize>(
 pub(super) unsafe fn sse2<T: Element, E: Expr<T, N>, const N: usize>(
     e: &E,
     b: &Block<T, N>,
-    streaming: bool,
+    stores: Stores,
 ) {
     // SAFETY: forwarded from this function's contract.
-    unsafe { run_block::<T, T::Wide, Sse2, E, N>(e, b, streaming) }
+    unsafe { run_block::<T, T::Wide, Sse2, E, N>(e, b, stores) }
 }
 
 /// The crossed tiles that stream (`cross::runs`), in functions of their
@@ -126,6 +126,15 @@ pub(super) fn sfence() {
 
 impl Stream for Avx512 {
     const AVAILABLE: bool = true;
+    const LINES: bool = true;
+    #[inline(always)]
+    unsafe fn store_line(dst: *mut u8, src: *const u8) {
+        // SAFETY: the caller guarantees alignment, bounds and AVX-512F.
+        unsafe {
+            let v = _mm512_load_si512(src.cast::<__m512i>());
+            _mm512_store_si512(dst.cast::<__m512i>(), v);
+        }
+    }
     #[inline(always)]
     unsafe fn copy_line(dst: *mut u8, src: *const u8) {
         // SAFETY: the caller guarantees alignment, bounds and AVX-512F.
