@@ -191,11 +191,11 @@ trait Ahead: Copy {
 /// 4000x4000 f64, `Auto` 19.0 -> 17.3 ms on one thread). On AMD Zen 4
 /// (2026-11-29, "Every input 1.5 KiB ahead") the distance matters more
 /// than which inputs: a hand-written streaming `a + b` over 4000x4000 f64,
-/// one thread, ran 9.6-10.0 ms with no prefetch, 8.6-9.4 with both inputs
-/// or only `a` 1-2 KiB ahead, and 9.6-10.0 again at 3 KiB (why, we do not
-/// know); fuse2d with the first input 512 B ahead read 1.00-1.02 of
-/// the streaming triad in `versus`, with every input 1.5-2 KiB ahead
-/// 1.02-1.07. Past the row's end it asks for the next row (contiguous
+/// one thread, ran 9.5-10.4 ms with no prefetch, 8.6-9.3 with both inputs
+/// 1-2 KiB ahead (only `a` 2 KiB ahead 8.8-9.3), and 9.6-10.0 again at 3
+/// KiB (why, we do not know); fuse2d with the first input 512 B ahead
+/// read 0.99-1.03 of the streaming triad in `versus`, with every input
+/// 1.5-2 KiB ahead 1.02-1.07. Past the row's end it asks for the next row (contiguous
 /// operands) or for lines never read.
 #[derive(Clone, Copy)]
 struct Lead<T, const N: usize>([*const T; N]);
