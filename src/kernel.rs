@@ -33,10 +33,13 @@ pub(crate) trait Stream {
         unreachable!("streaming is only used where Stream::AVAILABLE")
     }
     /// Whether rows with ordinary stores out of cache go a line at a time
-    /// ([`Stores::Lines`]): AVX-512 only. With AVX2 a line at a time was
-    /// slower in cache (the nineteenth session's `pinc`, 256x256, one
-    /// thread: 26.9-27.0 µs against 17.1-17.3), and it was not measured
-    /// out of cache.
+    /// ([`Stores::Lines`]): the x86_64 instruction sets. Only out of cache:
+    /// with AVX2 a line at a time was slower in cache (the nineteenth
+    /// session's `pinc`, 256x256, one thread: 26.9-27.0 µs against
+    /// 17.1-17.3). Out of cache it is faster with each (the twenty-first
+    /// session's `poff`, `StoreMode::Normal`, one thread, ms: AVX2
+    /// 4000x4000 12.5-13.9 -> 10.8-11.4, 2000x2000 3.06-3.39 -> 2.42-2.84;
+    /// SSE2 1000x1000 0.84-0.96 -> 0.60-0.63, level at 4000x4000).
     const LINES: bool = false;
     /// Copies the 64-byte line at `src` to `dst` with ordinary stores, in
     /// the instruction set's own vector registers, so that a loop of these

@@ -147,6 +147,17 @@ impl Stream for Avx512 {
 
 impl Stream for Avx2 {
     const AVAILABLE: bool = true;
+    const LINES: bool = true;
+    #[inline(always)]
+    unsafe fn store_line(dst: *mut u8, src: *const u8) {
+        for h in 0..2 {
+            // SAFETY: the caller guarantees alignment, bounds and AVX2.
+            unsafe {
+                let v = _mm256_load_si256(src.add(h * 32).cast::<__m256i>());
+                _mm256_store_si256(dst.add(h * 32).cast::<__m256i>(), v);
+            }
+        }
+    }
     #[inline(always)]
     unsafe fn copy_line(dst: *mut u8, src: *const u8) {
         for h in 0..2 {
@@ -161,6 +172,17 @@ impl Stream for Avx2 {
 
 impl Stream for Sse2 {
     const AVAILABLE: bool = true;
+    const LINES: bool = true;
+    #[inline(always)]
+    unsafe fn store_line(dst: *mut u8, src: *const u8) {
+        for q in 0..4 {
+            // SAFETY: the caller guarantees alignment and bounds; SSE2 is baseline.
+            unsafe {
+                let v = _mm_load_si128(src.add(q * 16).cast::<__m128i>());
+                _mm_store_si128(dst.add(q * 16).cast::<__m128i>(), v);
+            }
+        }
+    }
     #[inline(always)]
     unsafe fn copy_line(dst: *mut u8, src: *const u8) {
         for q in 0..4 {
