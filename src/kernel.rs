@@ -96,20 +96,16 @@ where
         // The inputs whose rows lie apart in memory (see `ROWS_APART`).
         let apart: [bool; N] =
             array::from_fn(|k| b.rows > 1 && rows_apart::<T>(b.in_rs[k], b.cols));
-        let apart_any = apart.contains(&true);
         for i in 0..b.rows as isize {
             let ins = array::from_fn(|k| b.ins[k].wrapping_offset(i * b.in_rs[k]));
             let out = b.out.wrapping_offset(i * b.out_rs);
             // SAFETY: row `i < rows` of every operand is `cols` contiguous
             // elements inside its borrow (block invariants, unit inner stride).
             unsafe {
-                if streaming && apart_any {
-                    let next = NextRows::after(ins, b.in_rs, apart);
-                    row_lines::<T, V, A, E, N, _, true>(e, ins, out, b.cols, next);
-                } else if streaming {
-                    row_lines::<T, V, A, E, N, _, true>(e, ins, out, b.cols, Lead::of(ins));
+                if streaming {
+                    lines_row::<T, V, A, E, N, true>(e, ins, out, b.cols, apart, b.in_rs);
                 } else if lines {
-                    row_lines::<T, V, A, E, N, _, false>(e, ins, out, b.cols, Lead::of(ins));
+                    lines_row::<T, V, A, E, N, false>(e, ins, out, b.cols, apart, b.in_rs);
                 } else {
                     row_contiguous::<T, V, E, N>(e, ins, out, b.cols);
                 }
@@ -153,6 +149,37 @@ where
             }
         }
         drop(scratch);
+    }
+}
+
+/// One row of a block of rows, a line at a time ([`row_lines`]), asking
+/// for the next row of the inputs whose rows lie `apart` ([`NextRows`]),
+/// or, where none does, for every input [`Lead::BYTES`] ahead.
+///
+/// # Safety
+/// As [`row_lines`]; `in_rs` are the inputs' row strides.
+#[inline(always)]
+unsafe fn lines_row<T, V, A, E, const N: usize, const STREAM: bool>(
+    e: &E,
+    ins: [*const T; N],
+    out: *mut T,
+    len: usize,
+    apart: [bool; N],
+    in_rs: [isize; N],
+) where
+    T: Element,
+    V: Vector<T>,
+    A: Stream + Transpose,
+    E: Expr<T, N>,
+{
+    // SAFETY: forwarded.
+    unsafe {
+        if apart.contains(&true) {
+            let next = NextRows::after(ins, in_rs, apart);
+            row_lines::<T, V, A, E, N, _, STREAM>(e, ins, out, len, next);
+        } else {
+            row_lines::<T, V, A, E, N, _, STREAM>(e, ins, out, len, Lead::of(ins));
+        }
     }
 }
 

@@ -90,7 +90,9 @@ struct Run {
     streams: bool,
 }
 
-/// Serial and parallel, both schedules, both store modes. Tiles of 576
+/// Serial and parallel, both schedules, both store modes (`Normal` with
+/// the output over a streaming threshold of 0: rows a line at a time with
+/// ordinary stores, `kernel::Stores::Lines`). Tiles of 576
 /// elements make the packed strips 64 x 9 (two 4-column AVX2 transpose
 /// blocks, or four 2-column SSE2 ones, and an edge column) and the row
 /// tiles pieces of rows.
@@ -123,7 +125,8 @@ fn runs() -> [Run; 4] {
         Run {
             cfg: parallel(3, 64)
                 .schedule(Schedule::Static)
-                .store(StoreMode::Normal),
+                .store(StoreMode::Normal)
+                .stream_threshold(0),
             threads: 3,
             tile: 64,
             streams: false,

@@ -546,30 +546,35 @@ fn long_row_pieces_on_output_lines_at_every_offset() {
 /// apart, so each is a row of its own, as in a packed tile. The same for
 /// rows with ordinary stores a line at a time (`StoreMode::Normal` with
 /// the output over the streaming threshold, here 0), which never stream.
+/// And with `b`'s rows 64 elements (512 bytes) apart, so that the rows ask
+/// for its next row as they go (`kernel::NextRows`), not for what follows.
 #[test]
 fn streaming_rows_of_every_length_and_alignment() {
     let lens = [
         2, 7, 8, 9, 15, 16, 17, 63, 64, 65, 127, 128, 129, 135, 136, 137, 143, 200, 255, 256, 257,
         263, 384, 391, 520,
     ];
+    let apart = Layout::Padded { pad: 64, offset: 5 };
     for &isa in Isa::supported() {
         for (k, &cols) in lens.iter().enumerate() {
-            let (a, b) = operands((3, cols), Layout::RowMajor, Layout::Offset(3), k as u64);
-            for offset in 0..8 {
-                for lo in [
-                    Layout::Padded { pad: 1, offset },
-                    Layout::Padded { pad: 8, offset },
-                ] {
-                    let cfg = Config::new()
-                        .isa(isa)
-                        .threads(1)
-                        .store(StoreMode::Streaming);
-                    let r = check(&cfg, &a, &b, lo, "streaming rows");
-                    let nt = matches!(isa, Isa::Sse2 | Isa::Avx2 | Isa::Avx512);
-                    assert_eq!(r.streaming, nt, "{cfg:?}: {r:?}");
-                    let cfg = cfg.store(StoreMode::Normal).stream_threshold(0);
-                    let r = check(&cfg, &a, &b, lo, "rows a line at a time");
-                    assert!(!r.streaming, "{cfg:?}: {r:?}");
+            for lb in [Layout::Offset(3), apart] {
+                let (a, b) = operands((3, cols), Layout::RowMajor, lb, k as u64);
+                for offset in 0..8 {
+                    for lo in [
+                        Layout::Padded { pad: 1, offset },
+                        Layout::Padded { pad: 8, offset },
+                    ] {
+                        let cfg = Config::new()
+                            .isa(isa)
+                            .threads(1)
+                            .store(StoreMode::Streaming);
+                        let r = check(&cfg, &a, &b, lo, "streaming rows");
+                        let nt = matches!(isa, Isa::Sse2 | Isa::Avx2 | Isa::Avx512);
+                        assert_eq!(r.streaming, nt, "{cfg:?}: {r:?}");
+                        let cfg = cfg.store(StoreMode::Normal).stream_threshold(0);
+                        let r = check(&cfg, &a, &b, lo, "rows a line at a time");
+                        assert!(!r.streaming, "{cfg:?}: {r:?}");
+                    }
                 }
             }
         }
