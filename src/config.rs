@@ -261,7 +261,7 @@ impl Config {
             TileShape::Streaming
         } else if turn::is_turned(&block) {
             TileShape::Turned
-        } else if cross::streams(&block, streaming) {
+        } else if cross::streams(&block, stores, isa) {
             TileShape::Crossed
         } else {
             TileShape::Mixed

@@ -7,11 +7,11 @@
 //! columns by as many rows, column lines outer and steps down the tile's
 //! rows inner: each crossing input's piece of a step is transposed in
 //! registers (`pack::Transpose`), each row of the step computed from it and
-//! from the other inputs read in place, and each output line streamed
-//! whole. Down a tile's rows, the crossing columns of a column line are a
+//! from the other inputs read in place, and each output line stored
+//! whole (streamed, or with an ordinary vector store: [`Stores::Lines`]). Down a tile's rows, the crossing columns of a column line are a
 //! few long runs the hardware prefetchers follow; each row of the other
 //! inputs moves on by one line per column line, and is asked for in
-//! software a line past the step's piece. Only outputs that stream take
+//! software a line past the step's piece. Only outputs out of cache take
 //! this path: in cache the packed strips are faster ([`runs`]).
 //!
 //! Measured on AMD Zen 4 (docs/performance.md, "Crossed tiles"): 4000x4000
@@ -21,12 +21,13 @@
 //! all row-major in `cargo bench --bench versus`, one thread, 0.53-0.57 ->
 //! 0.79-0.92 at 2000x2000 and 0.53-0.61 -> 0.78-0.83 at 4000x4000.
 
-// The kernel runs only where outputs stream (the x86_64 instruction sets);
-// elsewhere only the layout test is used.
+// The kernel runs only where output lines are stored whole (the x86_64
+// instruction sets); elsewhere only the layout test is used.
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 
 use crate::expr::Expr;
-use crate::kernel::{LineBuf, Stream, row_contiguous};
+use crate::isa::Isa;
+use crate::kernel::{LineBuf, Stores, Stream, row_contiguous};
 use crate::pack::{Transpose, prefetch, side, transpose};
 use crate::plan::Block;
 use crate::simd::{Element, Vector};
@@ -60,17 +61,33 @@ pub(crate) fn is_crossed<T, const N: usize>(b: &Block<T, N>) -> bool {
         && b.in_cs.iter().any(|&cs| cs != 1)
 }
 
+/// Whether `isa` stores the output lines of crossed steps as `stores`
+/// says: streamed ([`Stores::Streaming`], which only the x86_64
+/// instruction sets take, each with a transpose), or with ordinary stores
+/// out of cache ([`Stores::Lines`]) with AVX-512 only. There `b`
+/// column-major took 20.7-21.2 ms crossed against 26.4-28.7 packed
+/// (4000x4000 f64, one thread, `StoreMode::Normal`; 2000x2000 4.71-4.78
+/// against 6.03-7.15); with AVX2 41.2-42.3 against 27.7-28.0 and with
+/// SSE2 43.0 against 34.4-34.9 (the twenty-first session's `poff`).
+/// In cache ([`Stores::Normal`]) the packed strips are faster: 256x256
+/// f64 on one thread, AVX-512, 33 us packed against 49 crossed (the
+/// `pinc` probe, medians of 9).
+pub(crate) fn stores_lines(stores: Stores, isa: Isa) -> bool {
+    match stores {
+        Stores::Streaming => true,
+        Stores::Lines => isa == Isa::Avx512,
+        Stores::Normal => false,
+    }
+}
+
 /// True when the tile `t` runs crossed: crossed and not turned (every
 /// input crossing into output rows whole lines apart: `turn`), its output
-/// streamed (which only the x86_64 instruction sets do, each with a
-/// transpose), and at least a step tall and a line wide. In cache the
-/// packed strips are faster: 256x256 f64 on one thread, AVX-512, 33 us
-/// packed against 49 crossed (the `pinc` probe, medians of 9). A turned
-/// block run crossed (both inputs transposed) was slower at 4000x4000
-/// (one thread: 17.7-17.9 ms against 13.5-13.7).
-pub(crate) fn runs<T, const N: usize>(t: &Block<T, N>, streaming: bool) -> bool {
+/// lines stored whole ([`stores_lines`]), and at least a step tall and a
+/// line wide. A turned block run crossed (both inputs transposed) was
+/// slower at 4000x4000 (one thread: 17.7-17.9 ms against 13.5-13.7).
+pub(crate) fn runs<T, const N: usize>(t: &Block<T, N>, stores: Stores, isa: Isa) -> bool {
     let line = 64 / core::mem::size_of::<T>();
-    streaming && t.rows >= line && t.cols >= line && is_crossed(t) && !is_turned(t)
+    stores_lines(stores, isa) && t.rows >= line && t.cols >= line && is_crossed(t) && !is_turned(t)
 }
 
 /// True when the block `b` is cut into crossed tiles (`par::Shape::Crossed`):
@@ -80,9 +97,9 @@ pub(crate) fn runs<T, const N: usize>(t: &Block<T, N>, streaming: bool) -> bool 
 /// element: 3x1,000,000 f64 with `b` column-major, one thread, AVX-512,
 /// 15.7 ms crossed against 8.0 packed, 1,000,000x3 23.0 against 9.3
 /// (`cargo run --release -- --layout colmajor-b --size ...`).
-pub(crate) fn streams<T, const N: usize>(b: &Block<T, N>, streaming: bool) -> bool {
+pub(crate) fn streams<T, const N: usize>(b: &Block<T, N>, stores: Stores, isa: Isa) -> bool {
     let line = 64 / core::mem::size_of::<T>();
-    runs(b, streaming) && b.rows >= 2 * line && b.cols >= 2 * line
+    runs(b, stores, isa) && b.rows >= 2 * line && b.cols >= 2 * line
 }
 
 /// One step's piece of one crossing input, transposed: a line's worth of
@@ -92,15 +109,18 @@ pub(crate) fn streams<T, const N: usize>(b: &Block<T, N>, streaming: bool) -> bo
 struct Piece([u8; 1024]);
 
 /// Runs `e` over the crossed block `t` (see the module docs), its output
-/// lines streamed.
+/// lines streamed (`STREAM`) or stored with ordinary stores.
 ///
 /// # Safety
 /// `t` upholds the block invariants and [`runs`]; `A` has a transpose for
-/// `T` (`side::<T, A>() > 0`) and streaming stores (`A::AVAILABLE`), and
+/// `T` (`side::<T, A>() > 0`) and streaming stores (`A::AVAILABLE`, with
+/// `STREAM`) or whole-line ones (`A::LINES`, without), and
 /// the CPU has `A`'s instruction set.
 #[inline(always)]
-pub(crate) unsafe fn crossed_block<T, V, A, E, const N: usize>(e: &E, t: &Block<T, N>)
-where
+pub(crate) unsafe fn crossed_block<T, V, A, E, const N: usize, const STREAM: bool>(
+    e: &E,
+    t: &Block<T, N>,
+) where
     T: Element,
     V: Vector<T>,
     A: Stream + Transpose,
@@ -119,7 +139,7 @@ where
             match mask {
                 // SAFETY: forwarded; `M` is the mask of `t`'s crossing
                 // inputs.
-                $($m => unsafe { crossed_tile::<T, V, A, E, N, $m>(e, t) },)*
+                $($m => unsafe { crossed_tile::<T, V, A, E, N, $m, STREAM>(e, t) },)*
                 _ => unreachable!("a crossed block has one to four inputs, some crossing"),
             }
         };
@@ -138,8 +158,10 @@ const fn crosses(m: u32, k: usize) -> bool {
 /// # Safety
 /// As [`crossed_block`], and `M` is the mask of `t`'s crossing inputs.
 #[inline(always)]
-unsafe fn crossed_tile<T, V, A, E, const N: usize, const M: u32>(e: &E, t: &Block<T, N>)
-where
+unsafe fn crossed_tile<T, V, A, E, const N: usize, const M: u32, const STREAM: bool>(
+    e: &E,
+    t: &Block<T, N>,
+) where
     T: Element,
     V: Vector<T>,
     A: Stream + Transpose,
@@ -168,7 +190,7 @@ where
             // SAFETY: rows `i0..i0 + line` (`rows >= line`) and columns
             // `j0..j0 + line` are inside the tile; `A` as this function's
             // contract.
-            unsafe { step::<T, V, A, E, N, M>(e, t, (i0, j0)) };
+            unsafe { step::<T, V, A, E, N, M, STREAM>(e, t, (i0, j0)) };
         }
     }
     // SAFETY: the two edges are disjoint parts of the tile, and with the
@@ -182,13 +204,13 @@ where
 
 /// The step of a line's worth of rows from `i0` and a line of columns from
 /// `j0`: every crossing input's piece transposed in registers, then each
-/// row computed and its output line stored whole (streamed where it starts
-/// on a line).
+/// row computed and its output line stored whole where it starts on a
+/// line (streamed with `STREAM`).
 ///
 /// # Safety
 /// The step lies inside `t`; `t`, `A` and `M` as [`crossed_tile`].
 #[inline(always)]
-unsafe fn step<T, V, A, E, const N: usize, const M: u32>(
+unsafe fn step<T, V, A, E, const N: usize, const M: u32, const STREAM: bool>(
     e: &E,
     t: &Block<T, N>,
     (i0, j0): (usize, usize),
@@ -262,14 +284,18 @@ unsafe fn step<T, V, A, E, const N: usize, const M: u32>(
             .wrapping_add(j0);
         // SAFETY: each input's row piece is a line of readable elements (in
         // place along its row, or the buffer's row), the output's line
-        // writable, inside the tile; the streaming copy only of a whole,
+        // writable, inside the tile; the whole-line copy only of a whole,
         // aligned line, with the instruction set (the contract).
         unsafe {
             if (out as usize).is_multiple_of(64) {
                 let mut tmp = LineBuf([0; 64]);
                 let tmp = tmp.0.as_mut_ptr().cast::<T>();
                 line_of::<T, V, E, N>(e, row, tmp);
-                A::copy_line(out.cast::<u8>(), tmp.cast_const().cast::<u8>());
+                if STREAM {
+                    A::copy_line(out.cast::<u8>(), tmp.cast_const().cast::<u8>());
+                } else {
+                    A::store_line(out.cast::<u8>(), tmp.cast_const().cast::<u8>());
+                }
             } else {
                 line_of::<T, V, E, N>(e, row, out);
             }

@@ -96,21 +96,19 @@ fn every_config(tiles: &[Option<usize>]) -> Vec<(Config, usize, StoreMode, Optio
     all
 }
 
-/// Every ISA, each of `threads`, normal and streaming stores, with no serial
-/// threshold: the configurations of the line-offset tests.
-fn isa_thread_store_configs(threads: &[usize]) -> Vec<Config> {
+/// Every ISA, each of `threads`, with no serial threshold, and three ways
+/// to store: normal stores, streaming ones, and normal ones as out of cache
+/// (a streaming threshold of 0: whole lines at a time, `kernel::Stores::Lines`
+/// in the crate, on the ISAs with streaming stores), each with whether it
+/// is the last: the configurations of the line-offset tests.
+fn isa_thread_store_configs(threads: &[usize]) -> Vec<(Config, bool)> {
     let mut all = Vec::new();
     for &isa in Isa::supported() {
         for &n in threads {
-            for store in [StoreMode::Normal, StoreMode::Streaming] {
-                all.push(
-                    Config::new()
-                        .isa(isa)
-                        .threads(n)
-                        .store(store)
-                        .serial_threshold(0),
-                );
-            }
+            let cfg = Config::new().isa(isa).threads(n).serial_threshold(0);
+            all.push((cfg.clone().store(StoreMode::Normal), false));
+            all.push((cfg.clone().store(StoreMode::Streaming), false));
+            all.push((cfg.store(StoreMode::Normal).stream_threshold(0), true));
         }
     }
     all
@@ -365,7 +363,7 @@ fn turned_bands_at_every_input_offset() {
             let b = Operand::new(Layout::Offset(3), 48, cols, &mut *fill);
             for offset in 0..line {
                 let a = Operand::new(Layout::Offset(offset), 48, cols, &mut *fill);
-                for cfg in isa_thread_store_configs(&[1, 2]) {
+                for (cfg, _) in isa_thread_store_configs(&[1, 2]) {
                     check(&cfg, &a, &b, Layout::ColMajor, "bands");
                 }
             }
@@ -412,7 +410,7 @@ fn mixed_tiles_on_output_lines_at_every_offset() {
     let a32 = Operand::new(Layout::RowMajor, shape.0, shape.1, || rng.mixed() as f32);
     let b32 = Operand::new(packed, shape.0, shape.1, || rng.mixed() as f32);
     let padded = |offset| Layout::Padded { pad: 4, offset };
-    for cfg in isa_thread_store_configs(&[1, 2]) {
+    for (cfg, _) in isa_thread_store_configs(&[1, 2]) {
         at_every_line_offset(&cfg, (&a, &b), padded, 2, "line-aligned tiles");
         at_every_line_offset(&cfg, (&a32, &b32), padded, 1, "line-aligned tiles (f32)");
     }
@@ -424,12 +422,13 @@ fn mixed_tiles_on_output_lines_at_every_offset() {
 /// counts around the line, the output at every element offset of a line
 /// with its rows a whole number of lines apart or not, `a` or `b` or both
 /// crossing, the first crossing input's columns at every element offset of
-/// a line, default and small tiles, every ISA, one and two threads:
-/// bitwise the reference, nothing written outside the output. On one
-/// thread with default tiles the grid of a block two steps tall and two
-/// lines wide has two tiles (the packed strips of the other mixed layouts
-/// and turned panels: one), which shows the crossed path ran; smaller
-/// blocks take the packed strips.
+/// a line, default and small tiles, every ISA, one and two threads, every
+/// way to store: bitwise the reference, nothing written outside the
+/// output. Streamed, or with AVX-512 out of cache, on one thread with
+/// default tiles, the grid of a block two steps tall and two lines wide has
+/// two tiles (the packed strips of the other mixed layouts and turned
+/// panels: one), which shows the crossed path ran; smaller blocks take the
+/// packed strips.
 #[test]
 fn crossed_steps_at_every_output_offset() {
     fn run<T: Bits>(fill: &mut impl FnMut() -> T) {
@@ -454,7 +453,7 @@ fn crossed_steps_at_every_output_offset() {
                 .map(|off| Operand::new(Layout::ColOffset(off), rows, cols, &mut *fill))
                 .collect();
             for (off, b) in shifted.iter().enumerate() {
-                for cfg in isa_thread_store_configs(&[1, 2]) {
+                for (cfg, _) in isa_thread_store_configs(&[1, 2]) {
                     let out = Layout::Padded {
                         pad: line - cols % line,
                         offset: off % 3,
@@ -474,7 +473,7 @@ fn crossed_steps_at_every_output_offset() {
                     let whole = line - cols % line;
                     for pad in [whole, 1] {
                         let out = Layout::Padded { pad, offset };
-                        for cfg in isa_thread_store_configs(&[1, 2]) {
+                        for (cfg, out_of_cache) in isa_thread_store_configs(&[1, 2]) {
                             for tile in [None, Some(64)] {
                                 let cfg = match tile {
                                     Some(t) => cfg.clone().tile_elems(t),
@@ -483,8 +482,10 @@ fn crossed_steps_at_every_output_offset() {
                                 let r = check(&cfg, a, b, out, "crossed");
                                 let turned = both && pad == whole;
                                 let big = rows >= 2 * line && cols >= 2 * line;
-                                if r.streaming && r.threads == 1 && tile.is_none() && big && !turned
-                                {
+                                // Crossed where the output streams, and with
+                                // AVX-512 where it is out of cache.
+                                let lines = r.streaming || out_of_cache && r.isa == Isa::Avx512;
+                                if lines && r.threads == 1 && tile.is_none() && big && !turned {
                                     assert_eq!(r.tiles, 2, "{rows}x{cols}: {cfg:?}: {r:?}");
                                 }
                             }
@@ -503,8 +504,7 @@ fn crossed_steps_at_every_output_offset() {
 /// Contiguous operands become one long row, cut into pieces that the grid
 /// moves onto the output's cache lines: the output starting at each element
 /// offset of a line, pieces of about 1000 elements, one to three threads,
-/// both store modes (and ordinary stores as out of cache, a line at a
-/// time: a streaming threshold of 0), f64 and f32.
+/// every way to store, f64 and f32.
 #[test]
 fn long_row_pieces_on_output_lines_at_every_offset() {
     let shape = (40, 1250);
@@ -512,20 +512,7 @@ fn long_row_pieces_on_output_lines_at_every_offset() {
     let mut rng = Rng::new(18);
     let a32 = Operand::new(Layout::RowMajor, shape.0, shape.1, || rng.mixed() as f32);
     let b32 = Operand::new(Layout::Offset(5), shape.0, shape.1, || rng.mixed() as f32);
-    let out_of_cache = Isa::supported().iter().flat_map(|&isa| {
-        [1, 2, 3].map(|n| {
-            Config::new()
-                .isa(isa)
-                .threads(n)
-                .store(StoreMode::Normal)
-                .serial_threshold(0)
-                .stream_threshold(0)
-        })
-    });
-    for cfg in isa_thread_store_configs(&[1, 2, 3])
-        .into_iter()
-        .chain(out_of_cache)
-    {
+    for (cfg, _) in isa_thread_store_configs(&[1, 2, 3]) {
         let cfg = cfg.tile_elems(1000);
         at_every_line_offset(&cfg, (&a, &b), Layout::Offset, 40, "long-row pieces");
         at_every_line_offset(

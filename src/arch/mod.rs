@@ -35,17 +35,17 @@ pub(crate) unsafe fn run<T: Element, E: Expr<T, N>, const N: usize>(
     stores: Stores,
 ) {
     debug_assert!(isa.is_supported());
-    // A crossed tile that streams has functions of its own (x86_64 only:
-    // nothing else streams).
+    // A crossed tile out of cache has functions of its own (x86_64 only:
+    // nothing else stores whole lines).
     #[cfg(target_arch = "x86_64")]
-    let crossed = cross::runs(b, stores == Stores::Streaming);
+    let crossed = cross::runs(b, stores, isa);
     // SAFETY: in every arm, the caller upholds the block invariants, and
     // `isa` is supported by this CPU, so the arm's target features are
     // present; the crossed arms only for a crossed block.
     unsafe {
         match isa {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 if crossed => x86_64::avx512_crossed(e, b),
+            Isa::Avx512 if crossed => x86_64::avx512_crossed(e, b, stores),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 if crossed => x86_64::avx2_crossed(e, b),
             #[cfg(target_arch = "x86_64")]

@@ -61,45 +61,57 @@ pub(super) unsafe fn sse2<T: Element, E: Expr<T, N>, const N: usize>(
     unsafe { run_block::<T, T::Wide, Sse2, E, N>(e, b, stores) }
 }
 
-/// The crossed tiles that stream (`cross::runs`), in functions of their
+/// The crossed tiles (`cross::runs`), in functions of their
 /// own: inlined into the entry points above, their code changed how LLVM
 /// compiled the turned tiles there, which ran slower (2000x2000 f64, one
 /// thread, the `pinc` probe, a column-major output / all row-major, two
 /// runs: AVX2 0.60-0.63 against 0.67-0.80 with the crossed code apart).
 ///
 /// # Safety
-/// As [`avx512`], and `cross::runs` holds for `b`.
+/// As [`avx512`], and `cross::runs` holds for `b` with `stores` and
+/// `Isa::Avx512`.
 #[target("x86_64+avx512f+avx512vl+avx2+fma")]
 #[inline(never)]
 pub(super) unsafe fn avx512_crossed<T: Element, E: Expr<T, N>, const N: usize>(
     e: &E,
     b: &Block<T, N>,
+    stores: Stores,
 ) {
     // SAFETY: forwarded from this function's contract.
-    unsafe { crossed_block::<T, T, Avx512, E, N>(e, b) }
+    unsafe {
+        if stores == Stores::Streaming {
+            crossed_block::<T, T, Avx512, E, N, true>(e, b)
+        } else {
+            crossed_block::<T, T, Avx512, E, N, false>(e, b)
+        }
+    }
 }
 
 /// # Safety
-/// As [`avx2`], and `cross::runs` holds for `b`.
+/// As [`avx2`], and `cross::runs` holds for `b` with `Isa::Avx2` (so the
+/// output streams).
 #[target("x86_64+avx2+fma")]
 #[inline(never)]
 pub(super) unsafe fn avx2_crossed<T: Element, E: Expr<T, N>, const N: usize>(
     e: &E,
     b: &Block<T, N>,
 ) {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { crossed_block::<T, T, Avx2, E, N>(e, b) }
+    // SAFETY: forwarded from this function's contract, which has the
+    // output streamed.
+    unsafe { crossed_block::<T, T, Avx2, E, N, true>(e, b) }
 }
 
 /// # Safety
-/// As [`sse2`], and `cross::runs` holds for `b`.
+/// As [`sse2`], and `cross::runs` holds for `b` with `Isa::Sse2` (so the
+/// output streams).
 #[inline(never)]
 pub(super) unsafe fn sse2_crossed<T: Element, E: Expr<T, N>, const N: usize>(
     e: &E,
     b: &Block<T, N>,
 ) {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { crossed_block::<T, T::Wide, Sse2, E, N>(e, b) }
+    // SAFETY: forwarded from this function's contract, which has the
+    // output streamed.
+    unsafe { crossed_block::<T, T::Wide, Sse2, E, N, true>(e, b) }
 }
 
 /// The primitives of each instruction set.
