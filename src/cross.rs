@@ -11,8 +11,8 @@
 //! whole (streamed, or with an ordinary vector store: [`Stores::Lines`]). Down a tile's rows, the crossing columns of a column line are a
 //! few long runs the hardware prefetchers follow; each row of the other
 //! inputs moves on by one line per column line, and is asked for in
-//! software a line past the step's piece. Only outputs out of cache take
-//! this path: in cache the packed strips are faster ([`runs`]).
+//! software a line past the step's piece. Where the packed strips are
+//! faster, they run instead ([`runs`]).
 //!
 //! Measured on AMD Zen 4 (docs/performance.md, "Crossed tiles"): 4000x4000
 //! f64, `b` column-major, one thread, by hand (AVX-512, tiles of 1024 rows
@@ -61,33 +61,76 @@ pub(crate) fn is_crossed<T, const N: usize>(b: &Block<T, N>) -> bool {
         && b.in_cs.iter().any(|&cs| cs != 1)
 }
 
-/// Whether `isa` stores the output lines of crossed steps as `stores`
-/// says: streamed ([`Stores::Streaming`], which only the x86_64
-/// instruction sets take, each with a transpose), or with ordinary stores
-/// out of cache ([`Stores::Lines`]) with AVX-512 only. There `b`
-/// column-major took 20.7-21.2 ms crossed against 26.4-28.7 packed
-/// (4000x4000 f64, one thread, `StoreMode::Normal`; 2000x2000 4.71-4.78
-/// against 6.03-7.15); with AVX2 41.2-42.3 against 27.7-28.0 and with
-/// SSE2 43.0 against 34.4-34.9 (the twenty-first session's `poff`).
-/// In cache ([`Stores::Normal`]) the packed strips are faster: 256x256
-/// f64 on one thread, AVX-512, 33 us packed against 49 crossed (the
-/// `pinc` probe, medians of 9).
-pub(crate) fn stores_lines(stores: Stores, isa: Isa) -> bool {
+/// Whether crossed steps, with `isa`, beat the packed strips for `t`'s
+/// output stored as `stores` says:
+///
+/// - streamed ([`Stores::Streaming`], which only the x86_64 instruction
+///   sets take, each with a transpose): always ("Crossed tiles" in
+///   docs/performance.md);
+/// - with ordinary stores out of cache ([`Stores::Lines`]): with AVX-512
+///   and `f64`, each line one store, where one input crosses (what was
+///   measured). `b` column-major, 4000x4000 f64, one
+///   thread, `StoreMode::Normal`, ms: 20.7-21.2 crossed against 26.4-28.7
+///   packed (2000x2000 4.71-4.78 against 6.03-7.15); with AVX2 41.2-42.3
+///   against 27.7-28.0, with SSE2 43.0 against 34.4-34.9; `f32` with
+///   AVX-512 18.0-21.7 against 16.1-17.4 (2000x2000 4.4-5.1 against
+///   3.4-4.0);
+/// - in cache ([`Stores::Normal`]): the same, unless the rows lie in few
+///   of L1's sets ([`in_few_sets`]). One thread, µs, five pairs, line-aligned
+///   arrays: 200x200 12.5 against 20.9, 448x448 73.6 against 92.7,
+///   720x720 188 against 286 (arrays 16 bytes past a line: 16.9 against
+///   22.5, 82 against 104, 214 against 358; two threads at 720x720 128
+///   against 216); but 256x256 40.4 against 36.6 and 512x512 259 against
+///   134, and `f32` 200x200 30.5 against 13.7 (the twenty-first session's
+///   `poff` and `pcx`). Before, the crossed steps streamed in cache too,
+///   and lost to the packed strips at 256x256 (49 against 33 µs, `pinc`).
+fn beats_packed<T, const N: usize>(t: &Block<T, N>, stores: Stores, isa: Isa) -> bool {
+    let crossing = t.in_cs.iter().filter(|&&cs| cs != 1).count();
+    let ordinary = isa == Isa::Avx512 && core::mem::size_of::<T>() == 8 && crossing == 1;
     match stores {
         Stores::Streaming => true,
-        Stores::Lines => isa == Isa::Avx512,
-        Stores::Normal => false,
+        Stores::Lines => ordinary,
+        Stores::Normal => ordinary && !in_few_sets(t),
     }
 }
 
+/// True when rows of the output or of an input along the rows, or columns
+/// of a crossing input, lie a multiple of 1 KiB apart: a step's eight
+/// rows then fall in at most four of L1's sets (4 KiB to a way), and in
+/// cache, where nothing else waits, that shows (512x512 f64: 4 KiB apart,
+/// crossed twice as slow as packed; 256x256 10% slower; 384x384 and
+/// 640x640, 3 and 5 KiB, level).
+fn in_few_sets<T, const N: usize>(t: &Block<T, N>) -> bool {
+    let size = core::mem::size_of::<T>();
+    let apart = |s: isize| {
+        s != 0
+            && s.unsigned_abs()
+                .checked_mul(size)
+                .is_some_and(|b| b % 1024 == 0)
+    };
+    apart(t.out_rs)
+        || (0..N).any(|k| {
+            apart(if t.in_cs[k] == 1 {
+                t.in_rs[k]
+            } else {
+                t.in_cs[k]
+            })
+        })
+}
+
 /// True when the tile `t` runs crossed: crossed and not turned (every
-/// input crossing into output rows whole lines apart: `turn`), its output
-/// lines stored whole ([`stores_lines`]), and at least a step tall and a
-/// line wide. A turned block run crossed (both inputs transposed) was
-/// slower at 4000x4000 (one thread: 17.7-17.9 ms against 13.5-13.7).
+/// input crossing into output rows whole lines apart: `turn`), crossed
+/// steps faster than the packed strips there ([`beats_packed`]), and at
+/// least a step tall and a line wide. A turned block run crossed (both
+/// inputs transposed) was slower at 4000x4000 (one thread: 17.7-17.9 ms
+/// against 13.5-13.7).
 pub(crate) fn runs<T, const N: usize>(t: &Block<T, N>, stores: Stores, isa: Isa) -> bool {
     let line = 64 / core::mem::size_of::<T>();
-    stores_lines(stores, isa) && t.rows >= line && t.cols >= line && is_crossed(t) && !is_turned(t)
+    t.rows >= line
+        && t.cols >= line
+        && is_crossed(t)
+        && !is_turned(t)
+        && beats_packed(t, stores, isa)
 }
 
 /// True when the block `b` is cut into crossed tiles (`par::Shape::Crossed`):
@@ -370,5 +413,62 @@ unsafe fn edge<T, V, E, const N: usize>(
             // inside the tile.
             unsafe { row_contiguous::<T, V, E, N>(e, row, out, w) };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `a` along its rows (row stride `a_rs`), `b` down its columns
+    /// (column stride `b_cs`), a row-major output (row stride `out_rs`):
+    /// 64x64 f64 elements, never dereferenced.
+    fn crossed(a_rs: isize, b_cs: isize, out_rs: isize) -> Block<f64, 2> {
+        Block {
+            rows: 64,
+            cols: 64,
+            ins: [core::ptr::null(); 2],
+            in_rs: [a_rs, 1],
+            in_cs: [1, b_cs],
+            out: core::ptr::null_mut(),
+            out_rs,
+            out_cs: 1,
+        }
+    }
+
+    /// Rows or crossing columns a multiple of 1 KiB apart (128 f64), in
+    /// any operand, either way; a broadcast row (stride 0) is not.
+    #[test]
+    fn few_sets_from_1_kib_apart() {
+        assert!(!in_few_sets(&crossed(100, 100, 100)));
+        assert!(in_few_sets(&crossed(128, 100, 100)));
+        assert!(in_few_sets(&crossed(100, 256, 100)));
+        assert!(in_few_sets(&crossed(100, 100, 512)));
+        assert!(in_few_sets(&crossed(-128, 100, 100)));
+        assert!(!in_few_sets(&crossed(0, 100, 100)));
+        assert!(!in_few_sets(&crossed(129, 127, 200)));
+    }
+
+    /// Streamed, crossed everywhere; with ordinary stores only with
+    /// AVX-512 and one crossing input, and in cache not where rows lie in
+    /// few sets.
+    #[test]
+    fn which_stores_cross() {
+        let b = crossed(100, 100, 100);
+        for isa in [Isa::Sse2, Isa::Avx2, Isa::Avx512] {
+            assert!(runs(&b, Stores::Streaming, isa));
+            let ordinary = isa == Isa::Avx512;
+            assert_eq!(runs(&b, Stores::Lines, isa), ordinary);
+            assert_eq!(runs(&b, Stores::Normal, isa), ordinary);
+        }
+        let few = crossed(100, 512, 100);
+        assert!(runs(&few, Stores::Lines, Isa::Avx512));
+        assert!(!runs(&few, Stores::Normal, Isa::Avx512));
+        let mut both = b;
+        both.in_rs = [1, 1];
+        both.in_cs = [100, 100];
+        assert!(runs(&both, Stores::Streaming, Isa::Avx512));
+        assert!(!runs(&both, Stores::Lines, Isa::Avx512));
+        assert!(!runs(&both, Stores::Normal, Isa::Avx512));
     }
 }
