@@ -422,8 +422,8 @@ mod tests {
 
     /// `a` along its rows (row stride `a_rs`), `b` down its columns
     /// (column stride `b_cs`), a row-major output (row stride `out_rs`):
-    /// 64x64 f64 elements, never dereferenced.
-    fn crossed(a_rs: isize, b_cs: isize, out_rs: isize) -> Block<f64, 2> {
+    /// 64x64 elements, never dereferenced.
+    fn crossed<T>(a_rs: isize, b_cs: isize, out_rs: isize) -> Block<T, 2> {
         Block {
             rows: 64,
             cols: 64,
@@ -440,13 +440,13 @@ mod tests {
     /// any operand, either way; a broadcast row (stride 0) is not.
     #[test]
     fn few_sets_from_1_kib_apart() {
-        assert!(!in_few_sets(&crossed(100, 100, 100)));
-        assert!(in_few_sets(&crossed(128, 100, 100)));
-        assert!(in_few_sets(&crossed(100, 256, 100)));
-        assert!(in_few_sets(&crossed(100, 100, 512)));
-        assert!(in_few_sets(&crossed(-128, 100, 100)));
-        assert!(!in_few_sets(&crossed(0, 100, 100)));
-        assert!(!in_few_sets(&crossed(129, 127, 200)));
+        assert!(!in_few_sets(&crossed::<f64>(100, 100, 100)));
+        assert!(in_few_sets(&crossed::<f64>(128, 100, 100)));
+        assert!(in_few_sets(&crossed::<f64>(100, 256, 100)));
+        assert!(in_few_sets(&crossed::<f64>(100, 100, 512)));
+        assert!(in_few_sets(&crossed::<f64>(-128, 100, 100)));
+        assert!(!in_few_sets(&crossed::<f64>(0, 100, 100)));
+        assert!(!in_few_sets(&crossed::<f64>(129, 127, 200)));
     }
 
     /// Streamed, crossed everywhere; with ordinary stores only with
@@ -454,16 +454,21 @@ mod tests {
     /// few sets.
     #[test]
     fn which_stores_cross() {
-        let b = crossed(100, 100, 100);
+        let b = crossed::<f64>(100, 100, 100);
         for isa in [Isa::Sse2, Isa::Avx2, Isa::Avx512] {
             assert!(runs(&b, Stores::Streaming, isa));
             let ordinary = isa == Isa::Avx512;
             assert_eq!(runs(&b, Stores::Lines, isa), ordinary);
             assert_eq!(runs(&b, Stores::Normal, isa), ordinary);
         }
-        let few = crossed(100, 512, 100);
+        let few = crossed::<f64>(100, 512, 100);
         assert!(runs(&few, Stores::Lines, Isa::Avx512));
         assert!(!runs(&few, Stores::Normal, Isa::Avx512));
+        // `f32` keeps the packed strips unless it streams.
+        let b32 = crossed::<f32>(100, 100, 100);
+        assert!(runs(&b32, Stores::Streaming, Isa::Avx512));
+        assert!(!runs(&b32, Stores::Lines, Isa::Avx512));
+        assert!(!runs(&b32, Stores::Normal, Isa::Avx512));
         let mut both = b;
         both.in_rs = [1, 1];
         both.in_cs = [100, 100];

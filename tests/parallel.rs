@@ -99,16 +99,16 @@ fn every_config(tiles: &[Option<usize>]) -> Vec<(Config, usize, StoreMode, Optio
 /// Every ISA, each of `threads`, with no serial threshold, and three ways
 /// to store: normal stores, streaming ones, and normal ones as out of cache
 /// (a streaming threshold of 0: whole lines at a time, `kernel::Stores::Lines`
-/// in the crate, on the ISAs with streaming stores), each with whether it
-/// is the last: the configurations of the line-offset tests.
-fn isa_thread_store_configs(threads: &[usize]) -> Vec<(Config, bool)> {
+/// in the crate, on the ISAs with streaming stores): the configurations of
+/// the line-offset tests.
+fn isa_thread_store_configs(threads: &[usize]) -> Vec<Config> {
     let mut all = Vec::new();
     for &isa in Isa::supported() {
         for &n in threads {
             let cfg = Config::new().isa(isa).threads(n).serial_threshold(0);
-            all.push((cfg.clone().store(StoreMode::Normal), false));
-            all.push((cfg.clone().store(StoreMode::Streaming), false));
-            all.push((cfg.store(StoreMode::Normal).stream_threshold(0), true));
+            all.push(cfg.clone().store(StoreMode::Normal));
+            all.push(cfg.clone().store(StoreMode::Streaming));
+            all.push(cfg.store(StoreMode::Normal).stream_threshold(0));
         }
     }
     all
@@ -363,7 +363,7 @@ fn turned_bands_at_every_input_offset() {
             let b = Operand::new(Layout::Offset(3), 48, cols, &mut *fill);
             for offset in 0..line {
                 let a = Operand::new(Layout::Offset(offset), 48, cols, &mut *fill);
-                for (cfg, _) in isa_thread_store_configs(&[1, 2]) {
+                for cfg in isa_thread_store_configs(&[1, 2]) {
                     check(&cfg, &a, &b, Layout::ColMajor, "bands");
                 }
             }
@@ -410,7 +410,7 @@ fn mixed_tiles_on_output_lines_at_every_offset() {
     let a32 = Operand::new(Layout::RowMajor, shape.0, shape.1, || rng.mixed() as f32);
     let b32 = Operand::new(packed, shape.0, shape.1, || rng.mixed() as f32);
     let padded = |offset| Layout::Padded { pad: 4, offset };
-    for (cfg, _) in isa_thread_store_configs(&[1, 2]) {
+    for cfg in isa_thread_store_configs(&[1, 2]) {
         at_every_line_offset(&cfg, (&a, &b), padded, 2, "line-aligned tiles");
         at_every_line_offset(&cfg, (&a32, &b32), padded, 1, "line-aligned tiles (f32)");
     }
@@ -454,7 +454,7 @@ fn crossed_steps_at_every_output_offset() {
                 .map(|off| Operand::new(Layout::ColOffset(off), rows, cols, &mut *fill))
                 .collect();
             for (off, b) in shifted.iter().enumerate() {
-                for (cfg, _) in isa_thread_store_configs(&[1, 2]) {
+                for cfg in isa_thread_store_configs(&[1, 2]) {
                     let out = Layout::Padded {
                         pad: line - cols % line,
                         offset: off % 3,
@@ -474,7 +474,7 @@ fn crossed_steps_at_every_output_offset() {
                     let whole = line - cols % line;
                     for pad in [whole, 1] {
                         let out = Layout::Padded { pad, offset };
-                        for (cfg, out_of_cache) in isa_thread_store_configs(&[1, 2]) {
+                        for cfg in isa_thread_store_configs(&[1, 2]) {
                             for tile in [None, Some(64)] {
                                 let cfg = match tile {
                                     Some(t) => cfg.clone().tile_elems(t),
@@ -517,7 +517,7 @@ fn long_row_pieces_on_output_lines_at_every_offset() {
     let mut rng = Rng::new(18);
     let a32 = Operand::new(Layout::RowMajor, shape.0, shape.1, || rng.mixed() as f32);
     let b32 = Operand::new(Layout::Offset(5), shape.0, shape.1, || rng.mixed() as f32);
-    for (cfg, _) in isa_thread_store_configs(&[1, 2, 3]) {
+    for cfg in isa_thread_store_configs(&[1, 2, 3]) {
         let cfg = cfg.tile_elems(1000);
         at_every_line_offset(&cfg, (&a, &b), Layout::Offset, 40, "long-row pieces");
         at_every_line_offset(
