@@ -46,9 +46,9 @@ pub enum StoreMode {
     /// asked for ahead, on the x86_64 instruction sets: what LLVM makes of
     /// the whole row runs behind that there (2000x2000 f64 on AMD Zen 4,
     /// one thread, AVX-512: 3.4-3.6 ms, a line at a time 2.6-3.0, ndarray's
-    /// loop 2.8-3.2; see docs/performance.md). With AVX-512 a column-major
-    /// input of a row-major output is then crossed in registers, as where
-    /// the output streams.
+    /// loop 2.8-3.2; see docs/performance.md). With AVX-512 and `f64` a
+    /// column-major input of a row-major output is crossed in registers
+    /// with ordinary stores, as where the output streams (in cache too).
     Normal,
     /// Non-temporal stores for the output rows (AVX-512, AVX2, SSE2), which
     /// skip the read-for-ownership of each output line; an `sfence` ends each

@@ -7,12 +7,13 @@
 //! columns by as many rows, column lines outer and steps down the tile's
 //! rows inner: each crossing input's piece of a step is transposed in
 //! registers (`pack::Transpose`), each row of the step computed from it and
-//! from the other inputs read in place, and each output line stored
-//! whole (streamed, or with an ordinary vector store: [`Stores::Lines`]). Down a tile's rows, the crossing columns of a column line are a
-//! few long runs the hardware prefetchers follow; each row of the other
-//! inputs moves on by one line per column line, and is asked for in
-//! software a line past the step's piece. Where the packed strips are
-//! faster, they run instead ([`runs`]).
+//! from the other inputs read in place, and each output line stored whole
+//! (streamed, or with one ordinary vector store where that was faster than
+//! the packed strips). Down a tile's rows, the crossing columns of a
+//! column line are a few long runs the hardware prefetchers follow; each
+//! row of the other inputs moves on by one line per column line, and is
+//! asked for in software a line past the step's piece. Where the packed
+//! strips are faster, they run instead ([`runs`]).
 //!
 //! Measured on AMD Zen 4 (docs/performance.md, "Crossed tiles"): 4000x4000
 //! f64, `b` column-major, one thread, by hand (AVX-512, tiles of 1024 rows
@@ -69,15 +70,14 @@ pub(crate) fn is_crossed<T, const N: usize>(b: &Block<T, N>) -> bool {
 ///   docs/performance.md);
 /// - with ordinary stores out of cache ([`Stores::Lines`]): with AVX-512
 ///   and `f64`, each line one store, where one input crosses (what was
-///   measured). `b` column-major, 4000x4000 f64, one
-///   thread, `StoreMode::Normal`, ms: 20.7-21.2 crossed against 26.4-28.7
-///   packed (2000x2000 4.71-4.78 against 6.03-7.15); with AVX2 41.2-42.3
-///   against 27.7-28.0, with SSE2 43.0 against 34.4-34.9; `f32` with
-///   AVX-512 18.0-21.7 against 16.1-17.4 (2000x2000 4.4-5.1 against
-///   3.4-4.0);
+///   measured). `b` column-major, 4000x4000 f64, one thread,
+///   `StoreMode::Normal`, ms: 20.7-21.2 crossed against 26.4-28.7 packed
+///   (2000x2000 4.71-4.78 against 6.03-7.15); with AVX2 41.2-42.3 against
+///   27.7-28.0, with SSE2 43.0 against 34.4-34.9; `f32` with AVX-512
+///   18.0-21.7 against 16.1-17.4 (2000x2000 4.4-5.1 against 3.4-4.0);
 /// - in cache ([`Stores::Normal`]): the same, unless the rows lie in few
-///   of L1's sets ([`in_few_sets`]). One thread, µs, five pairs, line-aligned
-///   arrays: 200x200 12.5 against 20.9, 448x448 73.6 against 92.7,
+///   of L1's sets ([`in_few_sets`]). One thread, µs, five pairs,
+///   line-aligned arrays: 200x200 12.5 against 20.9, 448x448 73.6 against 92.7,
 ///   720x720 188 against 286 (arrays 16 bytes past a line: 16.9 against
 ///   22.5, 82 against 104, 214 against 358; two threads at 720x720 128
 ///   against 216); but 256x256 40.4 against 36.6 and 512x512 259 against

@@ -35,8 +35,8 @@ pub(crate) unsafe fn run<T: Element, E: Expr<T, N>, const N: usize>(
     stores: Stores,
 ) {
     debug_assert!(isa.is_supported());
-    // A crossed tile out of cache has functions of its own (x86_64 only:
-    // nothing else stores whole lines).
+    // A crossed tile has functions of its own (x86_64 only: nothing else
+    // crosses, `cross::runs`).
     #[cfg(target_arch = "x86_64")]
     let crossed = cross::runs(b, stores, isa);
     // SAFETY: in every arm, the caller upholds the block invariants, and
