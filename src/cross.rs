@@ -77,8 +77,8 @@ pub(crate) fn is_crossed<T, const N: usize>(b: &Block<T, N>) -> bool {
 ///   18.0-21.7 against 16.1-17.4 (2000x2000 4.4-5.1 against 3.4-4.0);
 /// - in cache ([`Stores::Normal`]): the same, unless the rows lie in few
 ///   of L1's sets ([`in_few_sets`]). One thread, µs, five pairs,
-///   line-aligned arrays: 200x200 12.5 against 20.9, 448x448 73.6 against 92.7,
-///   720x720 188 against 286 (arrays 16 bytes past a line: 16.9 against
+///   line-aligned arrays: 200x200 12.5 against 20.9, 448x448 73.6 against
+///   92.7, 720x720 188 against 286 (arrays 16 bytes past a line: 16.9 against
 ///   22.5, 82 against 104, 214 against 358; two threads at 720x720 128
 ///   against 216); but 256x256 40.4 against 36.6 and 512x512 259 against
 ///   134, and `f32` 200x200 30.5 against 13.7 (the twenty-first session's

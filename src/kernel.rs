@@ -93,9 +93,11 @@ where
     let lines = stores == Stores::Lines && A::LINES;
     // The layout test is made once per block, not per row.
     if b.unit_inner() {
-        // The inputs whose rows lie apart in memory (see `ROWS_APART`).
+        // The inputs whose rows lie apart in memory (see `ROWS_APART`),
+        // where any do.
         let apart: [bool; N] =
             array::from_fn(|k| b.rows > 1 && rows_apart::<T>(b.in_rs[k], b.cols));
+        let apart = apart.contains(&true).then_some(apart);
         for i in 0..b.rows as isize {
             let ins = array::from_fn(|k| b.ins[k].wrapping_offset(i * b.in_rs[k]));
             let out = b.out.wrapping_offset(i * b.out_rs);
@@ -154,7 +156,7 @@ where
 
 /// One row of a block of rows, a line at a time ([`row_lines`]), asking
 /// for the next row of the inputs whose rows lie `apart` ([`NextRows`]),
-/// or, where none does, for every input [`Lead::BYTES`] ahead.
+/// or, where none does (`None`), for every input [`Lead::BYTES`] ahead.
 ///
 /// # Safety
 /// As [`row_lines`]; `in_rs` are the inputs' row strides.
@@ -164,7 +166,7 @@ unsafe fn lines_row<T, V, A, E, const N: usize, const STREAM: bool>(
     ins: [*const T; N],
     out: *mut T,
     len: usize,
-    apart: [bool; N],
+    apart: Option<[bool; N]>,
     in_rs: [isize; N],
 ) where
     T: Element,
@@ -174,11 +176,12 @@ unsafe fn lines_row<T, V, A, E, const N: usize, const STREAM: bool>(
 {
     // SAFETY: forwarded.
     unsafe {
-        if apart.contains(&true) {
-            let next = NextRows::after(ins, in_rs, apart);
-            row_lines::<T, V, A, E, N, _, STREAM>(e, ins, out, len, next);
-        } else {
-            row_lines::<T, V, A, E, N, _, STREAM>(e, ins, out, len, Lead::of(ins));
+        match apart {
+            Some(apart) => {
+                let next = NextRows::after(ins, in_rs, apart);
+                row_lines::<T, V, A, E, N, _, STREAM>(e, ins, out, len, next);
+            }
+            None => row_lines::<T, V, A, E, N, _, STREAM>(e, ins, out, len, Lead::of(ins)),
         }
     }
 }

@@ -426,10 +426,9 @@ fn mixed_tiles_on_output_lines_at_every_offset() {
 /// way to store: bitwise the reference, nothing written outside the
 /// output. Streamed (or with ordinary stores where one input crosses,
 /// with AVX-512 and f64), on one thread with default tiles, the grid of a
-/// block two steps tall and two lines wide has
-/// two tiles (the packed strips of the other mixed layouts and turned
-/// panels: one), which shows the crossed path ran; smaller blocks take the
-/// packed strips.
+/// block two steps tall and two lines wide has two tiles (the packed
+/// strips of the other mixed layouts and turned panels: one), which shows
+/// the crossed path ran; smaller blocks take the packed strips.
 #[test]
 fn crossed_steps_at_every_output_offset() {
     fn run<T: Bits>(fill: &mut impl FnMut() -> T) {
