@@ -393,16 +393,25 @@ unsafe fn edge<T, V, E, const N: usize>(
     for i in rows.0..rows.1 {
         for j0 in (cols.0..cols.1).step_by(line) {
             let w = line.min(cols.1 - j0);
-            let row: [*const T; N] = core::array::from_fn(|k| {
-                if t.in_cs[k] == 1 {
-                    return at(t, i, j0)[k];
-                }
+            // The gather is a plain loop, not inside the closure below: a
+            // closure holding a loop was compiled apart, without the
+            // clone's target features, and called per row (9% of a
+            // 200x200 `b` column-major call on arrays 16 bytes past a line;
+            // 17.0 -> 14.0 µs).
+            let starts = at(t, i, j0);
+            for k in (0..N).filter(|&k| t.in_cs[k] != 1) {
                 for j in 0..w {
                     // SAFETY: element `(i, j0 + j)` is inside the tile;
                     // `j < w <= line`: inside the buffer.
-                    unsafe { *bufs[k].add(j) = *at(t, i, j0 + j)[k] };
+                    unsafe { *bufs[k].add(j) = *starts[k].offset(j as isize * t.in_cs[k]) };
                 }
-                bufs[k].cast_const()
+            }
+            let row: [*const T; N] = core::array::from_fn(|k| {
+                if t.in_cs[k] == 1 {
+                    starts[k]
+                } else {
+                    bufs[k].cast_const()
+                }
             });
             let out = t
                 .out
