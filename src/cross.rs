@@ -69,14 +69,21 @@ pub(crate) fn is_crossed<T, const N: usize>(b: &Block<T, N>) -> bool {
 ///   sets take, each with a transpose): always ("Crossed tiles" in
 ///   docs/performance.md);
 /// - with ordinary stores out of cache ([`Stores::Lines`]): with AVX-512
-///   and `f64`, each line one store, where one input crosses (what was
-///   measured). `b` column-major, 4000x4000 f64, one thread,
-///   `StoreMode::Normal`, ms: 20.7-21.2 crossed against 26.4-28.7 packed
-///   (2000x2000 4.71-4.78 against 6.03-7.15); with AVX2 41.2-42.3 against
-///   27.7-28.0, with SSE2 43.0 against 34.4-34.9; `f32` with AVX-512
-///   18.0-21.7 against 16.1-17.4 (2000x2000 4.4-5.1 against 3.4-4.0);
-/// - in cache ([`Stores::Normal`]): the same, unless the rows lie in few
-///   of L1's sets ([`in_few_sets`]). One thread, µs, five pairs,
+///   and SSE2 and `f64`, where one input crosses (what was measured). `b`
+///   column-major, 4000x4000 f64, one thread, `StoreMode::Normal`, ms:
+///   20.7-21.2 crossed against 26.4-28.7 packed (2000x2000 4.71-4.78
+///   against 6.03-7.15); with SSE2 29.1-29.8 against 33.5-34.1 (2000x2000
+///   6.73-7.08 against 7.98-8.20; `poff`, the twenty-second session, since
+///   a step's pieces are no longer zeroed); with AVX2 level at 2000x2000
+///   and 4000x4000 and behind at 1000x1000 (1.27 against 1.14); `f32`
+///   with AVX-512 18.0-21.7 against 16.1-17.4 (2000x2000 4.4-5.1 against
+///   3.4-4.0);
+/// - in cache ([`Stores::Normal`]): the same, and with AVX2 too (each
+///   line two stores kept apart from the step's arithmetic,
+///   `Stream::store_step_line`: `pcx`, `f64`, seven rounds, µs, crossed
+///   against packed, 200x200 17.4 against 21.0, 448x448 90 against 106,
+///   720x720 255 against 352), unless the rows lie in few
+///   of L1's sets ([`in_few_sets`]). AVX-512, one thread, µs, five pairs,
 ///   line-aligned arrays: 200x200 12.5 against 20.9, 448x448 73.6 against
 ///   92.7, 720x720 188 against 286 (arrays 16 bytes past a line: 16.9 against
 ///   22.5, 82 against 104, 214 against 358; two threads at 720x720 128
@@ -86,11 +93,11 @@ pub(crate) fn is_crossed<T, const N: usize>(b: &Block<T, N>) -> bool {
 ///   and lost to the packed strips at 256x256 (49 against 33 µs, `pinc`).
 fn beats_packed<T, const N: usize>(t: &Block<T, N>, stores: Stores, isa: Isa) -> bool {
     let crossing = t.in_cs.iter().filter(|&&cs| cs != 1).count();
-    let ordinary = isa == Isa::Avx512 && core::mem::size_of::<T>() == 8 && crossing == 1;
+    let one_f64 = core::mem::size_of::<T>() == 8 && crossing == 1;
     match stores {
         Stores::Streaming => true,
-        Stores::Lines => ordinary,
-        Stores::Normal => ordinary && !in_few_sets(t),
+        Stores::Lines => matches!(isa, Isa::Avx512 | Isa::Sse2) && one_f64,
+        Stores::Normal => matches!(isa, Isa::Avx512 | Isa::Avx2) && one_f64 && !in_few_sets(t),
     }
 }
 
@@ -345,7 +352,7 @@ unsafe fn step<T, V, A, E, const N: usize, const M: u32, const STREAM: bool>(
                 if STREAM {
                     A::copy_line(out.cast::<u8>(), tmp.cast_const().cast::<u8>());
                 } else {
-                    A::store_line(out.cast::<u8>(), tmp.cast_const().cast::<u8>());
+                    A::store_step_line(out.cast::<u8>(), tmp.cast_const().cast::<u8>());
                 }
             } else {
                 line_of::<T, V, E, N>(e, row, out);
@@ -466,21 +473,22 @@ mod tests {
         assert!(!in_few_sets(&crossed::<f64>(129, 127, 200)));
     }
 
-    /// Streamed, crossed everywhere; with ordinary stores only with
-    /// AVX-512 and one crossing input, and in cache not where rows lie in
-    /// few sets.
+    /// Streamed, crossed everywhere; with ordinary stores only with `f64`
+    /// and one crossing input: out of cache with AVX-512 and SSE2, in
+    /// cache with AVX-512 and AVX2, and there not where rows lie in few
+    /// sets.
     #[test]
     fn which_stores_cross() {
         let b = crossed::<f64>(100, 100, 100);
         for isa in [Isa::Sse2, Isa::Avx2, Isa::Avx512] {
             assert!(runs(&b, Stores::Streaming, isa));
-            let ordinary = isa == Isa::Avx512;
-            assert_eq!(runs(&b, Stores::Lines, isa), ordinary);
-            assert_eq!(runs(&b, Stores::Normal, isa), ordinary);
+            assert_eq!(runs(&b, Stores::Lines, isa), isa != Isa::Avx2);
+            assert_eq!(runs(&b, Stores::Normal, isa), isa != Isa::Sse2);
         }
         let few = crossed::<f64>(100, 512, 100);
         assert!(runs(&few, Stores::Lines, Isa::Avx512));
         assert!(!runs(&few, Stores::Normal, Isa::Avx512));
+        assert!(!runs(&few, Stores::Normal, Isa::Avx2));
         // `f32` keeps the packed strips unless it streams.
         let b32 = crossed::<f32>(100, 100, 100);
         assert!(runs(&b32, Stores::Streaming, Isa::Avx512));

@@ -51,6 +51,16 @@ pub(crate) trait Stream {
     unsafe fn store_line(_dst: *mut u8, _src: *const u8) {
         unreachable!("lines are only stored where Stream::LINES")
     }
+    /// [`Stream::store_line`] for a line a crossed step (`cross`) has
+    /// just computed into `src`; by default the same.
+    ///
+    /// # Safety
+    /// As [`Stream::copy_line`].
+    #[inline(always)]
+    unsafe fn store_step_line(dst: *mut u8, src: *const u8) {
+        // SAFETY: forwarded.
+        unsafe { Self::store_line(dst, src) }
+    }
 }
 
 /// How a call's output rows are stored, chosen once per call from the

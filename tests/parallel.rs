@@ -102,13 +102,35 @@ fn every_config(tiles: &[Option<usize>]) -> Vec<(Config, usize, StoreMode, Optio
 /// in the crate, on the ISAs with streaming stores): the configurations of
 /// the line-offset tests.
 fn isa_thread_store_configs(threads: &[usize]) -> Vec<Config> {
+    stored_configs(threads)
+        .into_iter()
+        .map(|(cfg, _)| cfg)
+        .collect()
+}
+
+/// How [`stored_configs`] has the output stored.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Stored {
+    /// Normal stores, the output in cache (these tests' sizes).
+    InCache,
+    /// Streaming stores.
+    Streamed,
+    /// Normal stores as out of cache (a streaming threshold of 0).
+    Lines,
+}
+
+/// [`isa_thread_store_configs`], each with how it stores.
+fn stored_configs(threads: &[usize]) -> Vec<(Config, Stored)> {
     let mut all = Vec::new();
     for &isa in Isa::supported() {
         for &n in threads {
             let cfg = Config::new().isa(isa).threads(n).serial_threshold(0);
-            all.push(cfg.clone().store(StoreMode::Normal));
-            all.push(cfg.clone().store(StoreMode::Streaming));
-            all.push(cfg.store(StoreMode::Normal).stream_threshold(0));
+            all.push((cfg.clone().store(StoreMode::Normal), Stored::InCache));
+            all.push((cfg.clone().store(StoreMode::Streaming), Stored::Streamed));
+            all.push((
+                cfg.store(StoreMode::Normal).stream_threshold(0),
+                Stored::Lines,
+            ));
         }
     }
     all
@@ -425,7 +447,8 @@ fn mixed_tiles_on_output_lines_at_every_offset() {
 /// a line, default and small tiles, every ISA, one and two threads, every
 /// way to store: bitwise the reference, nothing written outside the
 /// output. Streamed (or with ordinary stores where one input crosses,
-/// with AVX-512 and f64), on one thread with default tiles, the grid of a
+/// with f64: with AVX-512, in cache with AVX2 too, out of cache with
+/// SSE2), on one thread with default tiles, the grid of a
 /// block two steps tall and two lines wide has two tiles (the packed
 /// strips of the other mixed layouts and turned panels: one), which shows
 /// the crossed path ran; smaller blocks take the packed strips.
@@ -473,7 +496,7 @@ fn crossed_steps_at_every_output_offset() {
                     let whole = line - cols % line;
                     for pad in [whole, 1] {
                         let out = Layout::Padded { pad, offset };
-                        for cfg in isa_thread_store_configs(&[1, 2]) {
+                        for (cfg, stored) in stored_configs(&[1, 2]) {
                             for tile in [None, Some(64)] {
                                 let cfg = match tile {
                                     Some(t) => cfg.clone().tile_elems(t),
@@ -484,11 +507,18 @@ fn crossed_steps_at_every_output_offset() {
                                 let big = rows >= 2 * line && cols >= 2 * line;
                                 // Crossed where the output streams, and
                                 // with ordinary stores where one input
-                                // crosses, with AVX-512 and f64 (these rows
-                                // and columns are never 1 KiB apart).
-                                let one_f64_avx512 =
-                                    !both && r.isa == Isa::Avx512 && core::mem::size_of::<T>() == 8;
-                                let crossed = r.streaming || one_f64_avx512;
+                                // crosses, with f64: with AVX-512, in
+                                // cache with AVX2 too, out of it with SSE2
+                                // (these rows and columns are never 1 KiB
+                                // apart).
+                                let one_f64 = !both && core::mem::size_of::<T>() == 8;
+                                let ordinary = match stored {
+                                    Stored::InCache => matches!(r.isa, Isa::Avx512 | Isa::Avx2),
+                                    Stored::Lines => matches!(r.isa, Isa::Avx512 | Isa::Sse2),
+                                    Stored::Streamed => false,
+                                };
+                                assert!(!r.streaming || stored == Stored::Streamed, "{r:?}");
+                                let crossed = r.streaming || (one_f64 && ordinary);
                                 if crossed && r.threads == 1 && tile.is_none() && big && !turned {
                                     assert_eq!(r.tiles, 2, "{rows}x{cols}: {cfg:?}: {r:?}");
                                 }

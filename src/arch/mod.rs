@@ -47,9 +47,9 @@ pub(crate) unsafe fn run<T: Element, E: Expr<T, N>, const N: usize>(
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 if crossed => x86_64::avx512_crossed(e, b, stores),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 if crossed => x86_64::avx2_crossed(e, b),
+            Isa::Avx2 if crossed => x86_64::avx2_crossed(e, b, stores),
             #[cfg(target_arch = "x86_64")]
-            Isa::Sse2 if crossed => x86_64::sse2_crossed(e, b),
+            Isa::Sse2 if crossed => x86_64::sse2_crossed(e, b, stores),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => x86_64::avx512(e, b, stores),
             #[cfg(target_arch = "x86_64")]
