@@ -8,8 +8,8 @@
 //! rows inner: each crossing input's piece of a step is transposed in
 //! registers (`pack::Transpose`), each row of the step computed from it and
 //! from the other inputs read in place, and each output line stored whole
-//! (streamed, or with one ordinary vector store where that was faster than
-//! the packed strips). Down a tile's rows, the crossing columns of a
+//! (streamed, or with ordinary stores where that was faster than the
+//! packed strips). Down a tile's rows, the crossing columns of a
 //! column line are a few long runs the hardware prefetchers follow; each
 //! row of the other inputs moves on by one line per column line, and is
 //! asked for in software a line past the step's piece. Where the packed
@@ -70,27 +70,29 @@ pub(crate) fn is_crossed<T, const N: usize>(b: &Block<T, N>) -> bool {
 ///   docs/performance.md);
 /// - with ordinary stores out of cache ([`Stores::Lines`]): with AVX-512
 ///   and SSE2 and `f64`, where one input crosses (what was measured). `b`
-///   column-major, 4000x4000 f64, one thread, `StoreMode::Normal`, ms:
-///   20.7-21.2 crossed against 26.4-28.7 packed (2000x2000 4.71-4.78
-///   against 6.03-7.15); with SSE2 29.1-29.8 against 33.5-34.1 (2000x2000
-///   6.73-7.08 against 7.98-8.20; `poff`, the twenty-second session, since
-///   a step's pieces are no longer zeroed); with AVX2 level at 2000x2000
-///   and 4000x4000 and behind at 1000x1000 (1.27 against 1.14); `f32`
-///   with AVX-512 18.0-21.7 against 16.1-17.4 (2000x2000 4.4-5.1 against
-///   3.4-4.0);
-/// - in cache ([`Stores::Normal`]): the same, and with AVX2 too (each
-///   line two stores kept apart from the step's arithmetic,
-///   `Stream::store_step_line`: `pcx`, `f64`, seven rounds, µs, crossed
-///   against packed, 200x200 17.4 against 21.0, 448x448 90 against 106,
-///   720x720 255 against 352), unless the rows lie in few
-///   of L1's sets ([`in_few_sets`]). AVX-512, one thread, µs, five pairs,
-///   line-aligned arrays: 200x200 12.5 against 20.9, 448x448 73.6 against
-///   92.7, 720x720 188 against 286 (arrays 16 bytes past a line: 16.9 against
-///   22.5, 82 against 104, 214 against 358; two threads at 720x720 128
-///   against 216); but 256x256 40.4 against 36.6 and 512x512 259 against
-///   134, and `f32` 200x200 30.5 against 13.7 (the twenty-first session's
-///   `poff` and `pcx`). Before, the crossed steps streamed in cache too,
-///   and lost to the packed strips at 256x256 (49 against 33 µs, `pinc`).
+///   column-major, f64, one thread, `StoreMode::Normal`, ms, crossed
+///   against packed: AVX-512 4000x4000 20.7-21.2 against 26.4-28.7,
+///   2000x2000 4.71-4.78 against 6.03-7.15; SSE2 4000x4000 29.1-29.8
+///   against 33.5-34.1, 2000x2000 6.73-7.08 against 7.98-8.20 (`poff`,
+///   the twenty-second session, since a step's pieces are no longer
+///   zeroed); AVX2 level at 2000x2000 and 4000x4000 and behind at
+///   1000x1000 (1.27 against 1.14); `f32` with AVX-512 4000x4000
+///   18.0-21.7 against 16.1-17.4, 2000x2000 4.4-5.1 against 3.4-4.0;
+/// - in cache ([`Stores::Normal`]): with AVX-512 and AVX2 and `f64`,
+///   where one input crosses, unless the rows lie in few of L1's sets
+///   ([`in_few_sets`]). One thread, µs, crossed against packed: AVX-512
+///   (five pairs, line-aligned arrays) 200x200 12.5 against 20.9, 448x448
+///   73.6 against 92.7, 720x720 188 against 286 (arrays 16 bytes past a
+///   line: 16.9 against 22.5, 82 against 104, 214 against 358; two
+///   threads at 720x720 128 against 216), but 256x256 40.4 against 36.6
+///   and 512x512 259 against 134, and `f32` 200x200 30.5 against 13.7
+///   (the twenty-first session's `poff` and `pcx`); AVX2 (each line's two
+///   stores kept apart from the step's arithmetic,
+///   `Stream::store_step_line`; `pcx`, seven rounds) 200x200 17.4 against
+///   21.0, 448x448 90 against 106, 720x720 255 against 352; SSE2 behind
+///   at 200x200 (27.5 against 23.9) and 448x448 (127 against 121).
+///   Before, the crossed steps streamed in cache too, and lost to the
+///   packed strips at 256x256 (49 against 33 µs, `pinc`).
 fn beats_packed<T, const N: usize>(t: &Block<T, N>, stores: Stores, isa: Isa) -> bool {
     let crossing = t.in_cs.iter().filter(|&&cs| cs != 1).count();
     let one_f64 = core::mem::size_of::<T>() == 8 && crossing == 1;

@@ -108,8 +108,8 @@ pub(super) unsafe fn avx2_crossed<T: Element, E: Expr<T, N>, const N: usize>(
 }
 
 /// # Safety
-/// As [`sse2`], and `cross::runs` holds for `b` with `Isa::Sse2` (so the
-/// output streams).
+/// As [`sse2`], and `cross::runs` holds for `b` with `stores` and
+/// `Isa::Sse2`.
 #[inline(never)]
 pub(super) unsafe fn sse2_crossed<T: Element, E: Expr<T, N>, const N: usize>(
     e: &E,
