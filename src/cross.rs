@@ -161,18 +161,43 @@ pub(crate) fn streams<T, const N: usize>(b: &Block<T, N>, stores: Stores, isa: I
 struct Piece([u8; 1024]);
 
 /// Runs `e` over the crossed block `t` (see the module docs), its output
-/// lines streamed (`STREAM`) or stored with ordinary stores.
+/// lines streamed where `stores` is [`Stores::Streaming`], else stored
+/// with ordinary stores: the choice made once, at compile time below.
 ///
 /// # Safety
-/// `t` upholds the block invariants and [`runs`]; `A` has a transpose for
-/// `T` (`side::<T, A>() > 0`) and streaming stores (`A::AVAILABLE`, with
-/// `STREAM`) or whole-line ones (`A::LINES`, without), and
+/// `t` upholds the block invariants and [`runs`] with `stores`; `A` has a
+/// transpose for `T` (`side::<T, A>() > 0`) and streaming stores
+/// (`A::AVAILABLE`, streamed) or whole-line ones (`A::LINES`, not), and
 /// the CPU has `A`'s instruction set.
 #[inline(always)]
-pub(crate) unsafe fn crossed_block<T, V, A, E, const N: usize, const STREAM: bool>(
+pub(crate) unsafe fn crossed_block<T, V, A, E, const N: usize>(
     e: &E,
     t: &Block<T, N>,
+    stores: Stores,
 ) where
+    T: Element,
+    V: Vector<T>,
+    A: Stream + Transpose,
+    E: Expr<T, N>,
+{
+    // SAFETY: forwarded; `STREAM` as `stores` says.
+    unsafe {
+        if stores == Stores::Streaming {
+            crossed_masks::<T, V, A, E, N, true>(e, t)
+        } else {
+            crossed_masks::<T, V, A, E, N, false>(e, t)
+        }
+    }
+}
+
+/// [`crossed_block`] with the way to store known (`STREAM`): matches the
+/// mask of crossing inputs once.
+///
+/// # Safety
+/// As [`crossed_block`], streamed with `STREAM`.
+#[inline(always)]
+unsafe fn crossed_masks<T, V, A, E, const N: usize, const STREAM: bool>(e: &E, t: &Block<T, N>)
+where
     T: Element,
     V: Vector<T>,
     A: Stream + Transpose,
@@ -208,7 +233,7 @@ const fn crosses(m: u32, k: usize) -> bool {
 /// 1`, `in_rs == 1`), the others along the rows.
 ///
 /// # Safety
-/// As [`crossed_block`], and `M` is the mask of `t`'s crossing inputs.
+/// As [`crossed_masks`], and `M` is the mask of `t`'s crossing inputs.
 #[inline(always)]
 unsafe fn crossed_tile<T, V, A, E, const N: usize, const M: u32, const STREAM: bool>(
     e: &E,

@@ -78,13 +78,7 @@ pub(super) unsafe fn avx512_crossed<T: Element, E: Expr<T, N>, const N: usize>(
     stores: Stores,
 ) {
     // SAFETY: forwarded from this function's contract.
-    unsafe {
-        if stores == Stores::Streaming {
-            crossed_block::<T, T, Avx512, E, N, true>(e, b)
-        } else {
-            crossed_block::<T, T, Avx512, E, N, false>(e, b)
-        }
-    }
+    unsafe { crossed_block::<T, T, Avx512, E, N>(e, b, stores) }
 }
 
 /// # Safety
@@ -98,13 +92,7 @@ pub(super) unsafe fn avx2_crossed<T: Element, E: Expr<T, N>, const N: usize>(
     stores: Stores,
 ) {
     // SAFETY: forwarded from this function's contract.
-    unsafe {
-        if stores == Stores::Streaming {
-            crossed_block::<T, T, Avx2, E, N, true>(e, b)
-        } else {
-            crossed_block::<T, T, Avx2, E, N, false>(e, b)
-        }
-    }
+    unsafe { crossed_block::<T, T, Avx2, E, N>(e, b, stores) }
 }
 
 /// # Safety
@@ -117,13 +105,7 @@ pub(super) unsafe fn sse2_crossed<T: Element, E: Expr<T, N>, const N: usize>(
     stores: Stores,
 ) {
     // SAFETY: forwarded from this function's contract.
-    unsafe {
-        if stores == Stores::Streaming {
-            crossed_block::<T, T::Wide, Sse2, E, N, true>(e, b)
-        } else {
-            crossed_block::<T, T::Wide, Sse2, E, N, false>(e, b)
-        }
-    }
+    unsafe { crossed_block::<T, T::Wide, Sse2, E, N>(e, b, stores) }
 }
 
 /// The primitives of each instruction set.
